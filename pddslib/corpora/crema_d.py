@@ -1,0 +1,163 @@
+"""CREMA-D crowd votes (``processedResults/tabulatedVotes.csv``), openly licensed.
+
+Each row holds the vote counts of one clip in one rating modality; the row id is
+``100000 * modality + clip`` with modality 1 = voice only, 2 = face only, 3 = audio-visual.
+Columns ``A, D, F, H, N, S`` count votes for anger, disgust, fear, happy, neutral and sad. Each
+crowd rater gives one emotion, so the votes of a clip go straight into the same categories as
+IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions).
+
+Cite: Cao et al., "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Trans.
+Affective Computing 5(4), 2014. Data: Open Database License 1.0 / Database Contents License 1.0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..counts import CountTable
+from ..labels import categorize
+from .errors import CorpusFormatError
+
+#: CREMA-D's six emotions, in the order of its columns A, D, F, H, N, S.
+CLASSES: tuple[str, ...] = ("ang", "dis", "fea", "hap", "neu", "sad")
+COLUMNS: tuple[str, ...] = ("A", "D", "F", "H", "N", "S")
+MODALITIES: dict[str, int] = {"voice": 1, "face": 2, "audiovisual": 3}
+
+COMMIT = "1658cd342dff90010aa843eaeebd53610a08b1dc"
+URL = (f"https://raw.githubusercontent.com/CheyneyComputerScience/CREMA-D/{COMMIT}/"
+       "processedResults/tabulatedVotes.csv")
+SHA256 = "774d9d759cb5caf2542758a39eca8c0f1d2777f9987ff5d5adf8066d192f377b"
+
+
+def default_cache_dir() -> Path:
+    """``$PDDS_CACHE`` or ``~/.cache/pddslib``."""
+    return Path(os.environ.get("PDDS_CACHE", Path.home() / ".cache" / "pddslib"))
+
+
+def download(cache_dir: str | Path | None = None, url: str = URL, sha256: str | None = SHA256,
+             force: bool = False) -> Path:
+    """Download ``tabulatedVotes.csv`` from the public CREMA-D repository, with a local cache.
+
+    The file is fetched once (written atomically) and checked against its SHA-256.
+
+    Parameters
+    ----------
+    cache_dir : str or Path, optional
+        Where to keep it (default :func:`default_cache_dir`).
+    url : str
+        Source (default: the pinned commit of CheyneyComputerScience/CREMA-D).
+    sha256 : str or None
+        Expected checksum; None skips the check.
+    force : bool
+        Download again even when cached.
+
+    Returns
+    -------
+    Path
+        The cached file.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = cache / "crema-d" / "tabulatedVotes.csv"
+    if target.is_file() and not force:
+        if sha256 is None or _sha256(target) == sha256:
+            return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
+            while chunk := resp.read(1 << 20):
+                out.write(chunk)
+        if sha256 is not None and (got := _sha256(Path(tmp))) != sha256:
+            raise OSError(f"{url}: checksum {got} differs from the expected {sha256}")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def resolve(path: str | Path) -> Path:
+    """``tabulatedVotes.csv`` from a file path, a folder holding it, or ``"download"``."""
+    if str(path) == "download":
+        return download()
+    p = Path(path)
+    if p.is_dir():
+        p = p / "tabulatedVotes.csv"
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: CREMA-D tabulatedVotes.csv not found (give the file, its "
+                                f"folder, or 'download' to fetch it from the public repository)")
+    return p
+
+
+def read_votes(path: str | Path, modality: str = "voice") -> pd.DataFrame:
+    """Read the votes of one rating modality.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``tabulatedVotes.csv``, its folder, or ``"download"``.
+    modality : {"voice", "face", "audiovisual"}
+        Voice-only rows by default (the ones that matter for speech emotion recognition).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``clip, file_name, votes_<c>..., dist_<c>..., n_votes, category, major, minor``.
+    """
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be one of {sorted(MODALITIES)}, got {modality!r}")
+    p = resolve(path)
+    raw = pd.read_csv(p, encoding="utf-8-sig")
+    raw = raw.rename(columns={raw.columns[0]: "row_id"})
+    need = {"row_id", "fileName", "numResponses", *COLUMNS}
+    missing = sorted(need - set(raw.columns))
+    if missing:
+        raise CorpusFormatError(p, 1, f"missing column(s) {missing}; expected the CREMA-D tabulatedVotes.csv header")
+    for col in ("row_id", "numResponses", *COLUMNS):
+        vals = pd.to_numeric(raw[col], errors="coerce")
+        bad = vals.isna() | (vals < 0) | (vals != vals.round())
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CorpusFormatError(p, i + 2, f"column {col!r}: {raw[col].iloc[i]!r} is not a non-negative integer")
+        raw[col] = vals.astype(np.int64)
+    votes = raw[list(COLUMNS)].to_numpy()
+    off = np.flatnonzero(votes.sum(1) != raw["numResponses"].to_numpy())
+    if len(off):
+        i = int(off[0])
+        raise CorpusFormatError(p, i + 2, f"votes sum to {votes[i].sum()} but numResponses is {raw['numResponses'].iloc[i]}")
+    sel = (raw["row_id"] // 100000) == MODALITIES[modality]
+    raw, votes = raw[sel.to_numpy()], votes[sel.to_numpy()]
+    rows = []
+    for (_, r), v in zip(raw.iterrows(), votes):
+        cat, a, b = categorize(v)
+        total = v.sum()
+        rows.append({
+            "clip": int(r["row_id"] % 100000), "file_name": r["fileName"],
+            **{f"votes_{c}": int(x) for c, x in zip(CLASSES, v)},
+            **{f"dist_{c}": (float(x) / total if total else 0.0) for c, x in zip(CLASSES, v)},
+            "n_votes": int(total), "category": cat,
+            "major": None if a is None else CLASSES[a], "minor": None if b is None else CLASSES[b],
+            "reason": "no votes" if cat == "excluded" else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def stats(path: str | Path, modality: str = "voice") -> CountTable:
+    """Clear/ambiguous statistics of CREMA-D (``pdds stats --crema-d``), over its six classes."""
+    f = read_votes(path, modality)
+    return CountTable.from_cells(f["category"], f["major"], f["minor"], CLASSES, reasons=f["reason"])
