@@ -1,0 +1,37 @@
+"""Shared test set-up."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))  # tests/iemocap_fixture.py
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _crema_d_candidates() -> list[Path]:
+    env = os.environ.get("PDDS_CREMA_D")
+    out = [Path(env)] if env else []
+    out += [REPO.parent / "shared" / "data" / "crema-d", Path("/work/shared/data/crema-d")]
+    return out
+
+
+@pytest.fixture(scope="session")
+def crema_d_votes() -> Path:
+    """The shared copy of CREMA-D's tabulatedVotes.csv; required under CI (CI=1), else skipped."""
+    for folder in _crema_d_candidates():
+        f = folder / "tabulatedVotes.csv" if folder.suffix != ".csv" else folder
+        if f.is_file():
+            return f
+    msg = ("CREMA-D votes not found (looked in: " + ", ".join(map(str, _crema_d_candidates()))
+           + "); set PDDS_CREMA_D to the folder holding tabulatedVotes.csv")
+    if os.environ.get("CI"):
+        pytest.fail(msg)
+    pytest.skip(msg)
