@@ -118,7 +118,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .experiments import run_cli
+    from .runner import run_cli
 
     return run_cli(args)
 
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="write the synthetic demo corpus as a feature store")
     p.add_argument("--out", required=True, metavar="STORE")
-    p.add_argument("--scale", type=float, default=0.1, help="fraction of IEMOCAP's size (default 0.1)")
+    p.add_argument("--scale", type=float, default=0.05, help="fraction of IEMOCAP's size (default 0.05; 1 = IEMOCAP's size)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
 
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds")
     try:
-        from .experiments import add_run_arguments
+        from .runner import add_run_arguments
     except ImportError:
         add_run_arguments = None
     if add_run_arguments is not None:

@@ -1,0 +1,46 @@
+# The PDDS companion. A newcomer needs two commands:
+#   make demo   set up, run every notebook on the demo corpus, build the book (book/_build/html)
+#   make test   set up, run the tests
+# IEMOCAP users: make notebooks PARAMS="-p corpus iemocap -p store /data/pdds-store" && make book
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+NOTEBOOKS := data_distribution table1 table2 fig5 fig6
+PARAMS ?=
+RESULTS := book/results
+
+.PHONY: demo setup notebooks book test quick clean-results
+
+demo: setup notebooks book
+	@echo "Book: $(CURDIR)/book/_build/html/index.html"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[all,test]"
+	touch $@
+
+# Executed copies go to book/results/ (never over the sources in notebooks/).
+notebooks: setup
+	@mkdir -p $(RESULTS)
+	@set -e; for nb in $(NOTEBOOKS); do \
+	  echo "== $$nb"; \
+	  $(BIN)/papermill --log-level WARNING notebooks/$$nb.ipynb $(RESULTS)/$$nb.ipynb -k python3 $(PARAMS); \
+	done
+
+book: setup
+	$(BIN)/jb build book -W -n --keep-going
+
+test: setup
+	$(BIN)/pytest
+
+# What CI runs for the notebooks: every notebook in quick mode, then the strict book build.
+quick:
+	$(MAKE) notebooks PARAMS="-p quick True $(PARAMS)"
+	$(MAKE) book
+
+clean-results:
+	rm -rf $(RESULTS) book/_build

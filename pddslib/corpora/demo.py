@@ -1,0 +1,249 @@
+"""The embedded demo corpus: a generated, IEMOCAP-shaped corpus at the feature level.
+
+**Synthetic data.** Nothing here is IEMOCAP: its numbers are not comparable to the paper's. It
+exists so that every notebook runs on a laptop CPU in minutes with nothing to download.
+
+What it copies from IEMOCAP (the packaged aggregate counts, :mod:`pddslib.reference`):
+
+* five sessions of two speakers (F, M) each; sessions 1-4 train, session 5 test;
+* three external evaluators per utterance, whose categorical votes reproduce, pair by pair, the
+  clear / ambiguous / tie / more-than-two / excluded counts of each split, times ``scale``;
+* consensus labels as IEMOCAP assigns them (the majority; ``xxx`` without one; an out-of-six
+  majority gives ``sur``/``fea``/``dis``/``oth``), with the 6-class sizes of the release.
+
+The features (only for the 6-class utterances, as a real extraction would store):
+
+* audio: ``audio_dim``-d frames at ``frame_rate`` Hz (default 5 Hz, a tenth of data2vec's
+  50 Hz, to keep CPU training fast), lengths drawn around IEMOCAP's ~4.5 s per utterance;
+* text: ``text_dim``-d "word pieces", ~2.5 per second of speech;
+* each utterance's features follow its label distribution: its emotional content is
+  ``sum_c y_c mu_c`` (an ambiguous utterance lies between its two emotions), plus a speaker
+  offset and utterance noise; frames add envelope and frame noise, text mixes emotional and
+  filler tokens;
+* neither modality alone separates the classes: audio tells arousal apart (anger and excited
+  are close, so are neutral and sadness), text tells valence apart (anger and frustration are
+  close, so are happiness and excited), and noise keeps a good model well below perfect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..counts import CountTable
+from ..labels import CLASSES
+from ..reference import iemocap_reference
+from ..smoothing import round_half_up
+
+OUT_OF_SIX = ("sur", "fea", "dis", "oth")
+#: Default size of the demo corpus (fraction of IEMOCAP): 370 six-class utterances, small enough
+#: for every notebook to train on a 2-core CPU within minutes.
+DEFAULT_SCALE = 0.05
+GENERATOR_VERSION = 1
+
+# Similarity of the classes in each modality (rows mix the class prototypes): audio is an
+# "arousal" view, text a "valence" view.          ang  hap  sad  neu  exc  fru
+_AUDIO_MIX = np.array([[1.0, 0.2, 0.0, 0.0, 0.7, 0.4],   # ang ~ exc (high arousal)
+                       [0.2, 1.0, 0.0, 0.2, 0.6, 0.0],   # hap ~ exc
+                       [0.0, 0.0, 1.0, 0.7, 0.0, 0.2],   # sad ~ neu (low arousal)
+                       [0.0, 0.2, 0.7, 1.0, 0.0, 0.4],   # neu ~ sad, fru
+                       [0.7, 0.6, 0.0, 0.0, 1.0, 0.0],   # exc ~ ang, hap
+                       [0.4, 0.0, 0.2, 0.4, 0.0, 1.0]])  # fru
+_TEXT_MIX = np.array([[1.0, 0.0, 0.2, 0.0, 0.0, 0.8],    # ang ~ fru (negative valence)
+                      [0.0, 1.0, 0.0, 0.2, 0.8, 0.0],    # hap ~ exc (positive valence)
+                      [0.2, 0.0, 1.0, 0.4, 0.0, 0.5],    # sad ~ fru, neu
+                      [0.0, 0.2, 0.4, 1.0, 0.2, 0.3],    # neu
+                      [0.0, 0.8, 0.0, 0.2, 1.0, 0.0],    # exc ~ hap
+                      [0.8, 0.0, 0.5, 0.3, 0.0, 1.0]])   # fru ~ ang
+
+
+def _scaled(n: int, scale: float) -> int:
+    return int(round_half_up(n * scale))
+
+
+def _split_counts(split: str, scale: float) -> tuple[CountTable, dict[str, int]]:
+    ref = iemocap_reference()
+    table = CountTable.from_dict(ref["counts"][split], source=f"reference:{split}")
+    six = {c: _scaled(n, scale) for c, n in ref["six_class"][split].items()}
+    sc = CountTable(table.classes, round_half_up(table.clear * scale), round_half_up(table.ambiguous * scale),
+                    ties=_scaled(table.ties, scale), other=_scaled(table.other, scale),
+                    excluded=_scaled(table.excluded, scale))
+    return sc, six
+
+
+def generate_votes(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
+    """Every demo utterance with its three evaluators' votes, category and consensus.
+
+    Parameters
+    ----------
+    scale : float
+        Fraction of IEMOCAP's size (1.0: 10,039 utterances, as the release).
+    seed : int
+        Random seed (the result is deterministic given scale and seed).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``utt_id, session, dialog, speaker, gender, split, consensus, e1, e2, e3, votes_<c>...,
+        dist_<c>..., category, major, minor, reason``; ``e1..e3`` are the evaluators' label
+        codes joined by ``;``.
+    """
+    if not (0 < scale <= 4):
+        raise ValueError(f"scale must lie in (0, 4], got {scale!r}")
+    rng = np.random.default_rng([seed, 7])
+    rows: list[dict[str, Any]] = []
+    for split, sessions in (("train", (1, 2, 3, 4)), ("test", (5,))):
+        counts, six = _split_counts(split, scale)
+        need = dict(six)  # 6-class consensus still to be produced beyond clear + ambiguous
+        items: list[tuple[str, list[list[str]], str, str | None, str | None]] = []
+        for k, c in enumerate(CLASSES):
+            for _ in range(int(counts.clear[k])):
+                items.append(("clear", [[c], [c], [c]], c, c, c))
+            need[c] -= int(counts.clear[k])
+        pair_w = counts.ambiguous + counts.ambiguous.T
+        for i, a in enumerate(CLASSES):
+            for j, b in enumerate(CLASSES):
+                for _ in range(int(counts.ambiguous[i, j])):
+                    items.append(("ambiguous", [[a], [a], [b]], a, a, b))
+                need[a] -= int(counts.ambiguous[i, j])
+        pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+        pw = np.array([pair_w[i, j] for i, j in pairs], dtype=float) + 1.0
+        for _ in range(counts.ties):
+            i, j = pairs[rng.choice(len(pairs), p=pw / pw.sum())]
+            a, b = CLASSES[i], CLASSES[j]
+            items.append(("tie", [[a, b], [a], [b]], "xxx", None, None))
+        for _ in range(counts.other):
+            a, b, c = rng.choice(CLASSES, size=3, replace=False)
+            items.append(("other", [[a], [b], [c]], "xxx", None, None))
+        # Excluded: one evaluator names only out-of-six labels. Those with two agreeing evaluators
+        # carry the 6-class consensus labels that clear + ambiguous do not account for.
+        pending = [c for c in CLASSES for _ in range(max(0, need[c]))]
+        rng.shuffle(pending)
+        for n in range(counts.excluded):
+            out = str(rng.choice(OUT_OF_SIX, p=[0.7, 0.26, 0.02, 0.02]))
+            if n < len(pending):
+                c = pending[n]
+                items.append(("excluded", [[c], [c], [out]], c, None, None))
+            elif rng.random() < 0.2:  # IEMOCAP: ~150 out-of-six consensus labels
+                c = str(rng.choice(CLASSES))
+                items.append(("excluded", [[out], [out], [c]], out, None, None))
+            else:
+                a, b = rng.choice(CLASSES, size=2, replace=False)
+                items.append(("excluded", [[a], [b], [out]], "xxx", None, None))
+        order = rng.permutation(len(items))
+        sess = rng.choice(sessions, size=len(items))
+        gender = rng.choice(["F", "M"], size=len(items))
+        serial: dict[tuple[int, str], int] = {}
+        for pos in order:
+            cat, ev, consensus, major, minor = items[pos]
+            s, g = int(sess[pos]), str(gender[pos])
+            k = serial.get((s, g), 0)
+            serial[(s, g)] = k + 1
+            dialog = f"Ses{s:02d}F_demo{k // 20 + 1:02d}"
+            utt = f"{dialog}_{g}{k % 20:03d}"
+            ev = [ev[t] for t in rng.permutation(3)]
+            votes = {c: sum(c in e for e in ev) for c in CLASSES}
+            total = sum(votes.values())
+            rows.append({
+                "utt_id": utt, "session": s, "dialog": dialog, "speaker": f"Ses{s:02d}{g}", "gender": g,
+                "split": split, "consensus": consensus,
+                **{f"e{t + 1}": ";".join(e) for t, e in enumerate(ev)},
+                **{f"votes_{c}": v for c, v in votes.items()},
+                **{f"dist_{c}": v / total for c, v in votes.items()},
+                "category": cat, "major": major, "minor": minor,
+                "reason": "an evaluator names none of the classes" if cat == "excluded" else "",
+            })
+    frame = pd.DataFrame(rows).sort_values(["session", "utt_id"], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def stats(scale: float = 1.0, seed: int = 0, split: str = "train") -> CountTable:
+    """Count table of the demo votes (train: sessions 1-4, test: session 5)."""
+    f = generate_votes(scale, seed)
+    f = f[f["split"] == split]
+    return CountTable.from_cells(f["category"], f["major"], f["minor"], CLASSES, reasons=f["reason"])
+
+
+def generate_features(manifest: pd.DataFrame, *, seed: int = 0, audio_dim: int = 32, text_dim: int = 24,
+                      frame_rate: float = 5.0, noise: float = 1.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Audio and text sequences that follow each utterance's label distribution.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        6-class utterances with ``speaker`` and ``dist_<c>`` columns.
+    seed : int
+    audio_dim, text_dim : int
+        Feature dimensions.
+    frame_rate : float
+        Audio frames per second.
+    noise : float
+        Scales every noise term (1.0: the default difficulty).
+
+    Returns
+    -------
+    audio, text : lists of numpy.ndarray, shapes (Ta, audio_dim) and (Tt, text_dim), float32
+    """
+    rng = np.random.default_rng([seed, 11])
+    y = manifest[[f"dist_{c}" for c in CLASSES]].to_numpy()
+    base_a = rng.standard_normal((6, audio_dim))
+    base_t = rng.standard_normal((6, text_dim))
+    mu_a = (_AUDIO_MIX / _AUDIO_MIX.sum(1, keepdims=True)) @ base_a       # (6, Da)
+    mu_t = (_TEXT_MIX / _TEXT_MIX.sum(1, keepdims=True)) @ base_t         # (6, Dt)
+    fillers = rng.standard_normal((40, text_dim)) * 0.8                   # (V, Dt) non-emotional words
+    speakers = sorted(manifest["speaker"].unique())
+    spk_a = {s: rng.standard_normal(audio_dim) * 0.5 * noise for s in speakers}
+    spk_t = {s: rng.standard_normal(text_dim) * 0.2 * noise for s in speakers}
+    audio, text = [], []
+    for n, spk in enumerate(manifest["speaker"]):
+        seconds = float(np.clip(rng.lognormal(np.log(3.8), 0.55), 0.6, 20.0))
+        ta = max(2, int(round(seconds * frame_rate)))
+        tt = max(1, int(round(seconds * 2.5 * rng.uniform(0.6, 1.4))))
+        z_a = y[n] @ mu_a + spk_a[spk] + rng.standard_normal(audio_dim) * 0.75 * noise     # (Da,)
+        z_t = y[n] @ mu_t + spk_t[spk] + rng.standard_normal(text_dim) * 0.8 * noise       # (Dt,)
+        env = np.clip(np.sin(np.linspace(0, np.pi, ta)) + 0.3 * rng.standard_normal(ta), 0, None)
+        frames = env[:, None] * z_a[None, :] + rng.standard_normal((ta, audio_dim)) * 1.0 * noise
+        emotional = rng.random(tt) < 0.35
+        tokens = fillers[rng.integers(0, len(fillers), tt)] + rng.standard_normal((tt, text_dim)) * 0.6 * noise
+        tokens[emotional] += z_t * 1.5
+        audio.append(frames.astype(np.float32))
+        text.append(tokens.astype(np.float32))
+    return audio, text
+
+
+def write_store(out: str | Path, scale: float = DEFAULT_SCALE, seed: int = 0, *, audio_dim: int = 32, text_dim: int = 24,
+                frame_rate: float = 5.0, noise: float = 1.0, overwrite: bool = False) -> Path:
+    """Generate the demo corpus and write it as a feature store (6-class utterances only)."""
+    from ..features.store import write_store as _write
+
+    votes = generate_votes(scale, seed)
+    six = votes[votes["consensus"].isin(CLASSES)].reset_index(drop=True).copy()
+    audio, text = generate_features(six, seed=seed, audio_dim=audio_dim, text_dim=text_dim,
+                                    frame_rate=frame_rate, noise=noise)
+    six["audio_len"] = [len(a) for a in audio]
+    six["text_len"] = [len(t) for t in text]
+    config = {"generator": "pddslib.corpora.demo", "generator_version": GENERATOR_VERSION, "scale": scale,
+              "seed": seed, "audio_dim": audio_dim, "text_dim": text_dim, "frame_rate": frame_rate, "noise": noise}
+    return _write(out, six, {"audio": audio, "text": text}, classes=CLASSES,
+                  dims={"audio": audio_dim, "text": text_dim}, config=config,
+                  corpus="demo (synthetic)", synthetic=True, dtype="float32", overwrite=overwrite)
+
+
+def cache_dir() -> Path:
+    """Where generated demo stores are kept (``$PDDS_CACHE/demo``, default ``~/.cache/pddslib/demo``)."""
+    return Path(os.environ.get("PDDS_CACHE", Path.home() / ".cache" / "pddslib")) / "demo"
+
+
+def ensure_store(scale: float = DEFAULT_SCALE, seed: int = 0, **kwargs: Any) -> Path:
+    """The demo store for these settings, generated on first use and cached."""
+    from ..features.store import config_hash
+
+    key = config_hash({"scale": scale, "seed": seed, "v": GENERATOR_VERSION, **kwargs})
+    path = cache_dir() / f"scale{scale:g}-seed{seed}-{key}"
+    if not (path / "store.json").is_file():
+        write_store(path, scale, seed, overwrite=True, **kwargs)
+    return path

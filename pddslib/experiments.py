@@ -1,0 +1,272 @@
+"""One function per paper artifact, each returning tidy pandas tables.
+
+=====================  ===================================================================
+:func:`distribution`   Fig. 1-2: clear/ambiguous counts and the four strategies' plans
+:func:`table1`         Table 1: six models without and with PDDS
+:func:`table2`         Table 2: CLTNet with none / happiness / uniform / PDDS training data
+:func:`fig5`           Fig. 5: CLTNet's confusion matrices without and with PDDS
+:func:`fig6`           Fig. 6: WA and UA against the mixup weight p
+=====================  ===================================================================
+
+Training runs go through :mod:`pddslib.runner`, so they are cached on disk and shared between
+artifacts (Table 2's "none" and "pdds" rows are Table 1's CLTNet runs, Fig. 5 reuses them too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .counts import CountTable
+from .reference import paper_table1, paper_table2
+from .resample import STRATEGIES, plan_for
+from .runner import Corpus, ExperimentResult, RunSpec, run_specs, seed_list, summarise
+
+TABLE1_MODELS: tuple[str, ...] = ("speechtext", "mat", "mcsan", "cltnet_audio", "cltnet_text", "cltnet")
+STRATEGY_LABELS: dict[str, str] = {
+    "none": "Original training data",
+    "happiness": "Only balancing happiness",
+    "uniform": "Uniform balancing",
+    "pdds": "With PDDS",
+}
+
+
+@dataclass
+class Settings:
+    """Training and resampling settings shared by the experiments of one notebook run."""
+
+    seeds: int | Sequence[int] = 3
+    max_epochs: int = 30
+    patience: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 64
+    sigma: float = 1.0
+    p: float = 0.8
+    level: int = 400
+    amp: bool = False
+    device: str = "auto"
+    cache_dir: str | None = None
+    progress: bool = False
+    #: per-model architecture overrides, e.g. ``{"mat": {"hidden": 128}}`` (empty: the originals)
+    model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def spec(self, model: str, strategy: str, seed: int, **overrides: Any) -> RunSpec:
+        base = dict(model=model, strategy=strategy, seed=seed, sigma=self.sigma, p=self.p, level=self.level,
+                    max_epochs=self.max_epochs, patience=self.patience, lr=self.lr,
+                    weight_decay=self.weight_decay, batch_size=self.batch_size, amp=self.amp,
+                    model_overrides=tuple(sorted(self.model_overrides.get(model, {}).items())))
+        base.update(overrides)
+        return RunSpec(**base)
+
+    def run(self, specs: list[RunSpec], corpus: Corpus, log=print) -> ExperimentResult:
+        return run_specs(specs, corpus, cache_dir=self.cache_dir, device=self.device,
+                         progress=self.progress, log=log)
+
+
+# -- Fig. 1-2 ----------------------------------------------------------------------------------
+def distribution(counts: CountTable, *, sigma: float = 1.0, normalize: str | None = None,
+                 level: int = 400) -> dict[str, pd.DataFrame]:
+    """Tables behind Fig. 1-2: counts, smoothed targets, and the four strategies' sizes.
+
+    Returns
+    -------
+    dict of DataFrames
+        ``clear`` (class, count, balanced), ``pairs`` (major, minor, original, smoothed, target,
+        new), ``strategies`` (strategy, clear, ambiguous, new samples, clear + ambiguous after).
+    """
+    pdds = plan_for("pdds", counts, sigma=sigma, normalize=normalize)
+    cl = counts.classes
+    clear = pd.DataFrame({"class": cl, "original": counts.clear, "balanced": pdds.balanced_clear,
+                          "new": pdds.new_clear})
+    rows = []
+    for i, a in enumerate(cl):
+        for j, b in enumerate(cl):
+            if i != j:
+                rows.append({"major": a, "minor": b, "original": int(counts.ambiguous[i, j]),
+                             "smoothed": float(pdds.smoothed[i, j]), "target": int(pdds.targets[i, j]),
+                             "new": int(pdds.new_ambiguous[i, j])})
+    strat = []
+    for s in STRATEGIES:
+        params = {"sigma": sigma, "normalize": normalize} if s == "pdds" else ({"level": level} if s == "uniform" else {})
+        plan = plan_for(s, counts, **params)
+        strat.append({"strategy": s, "label": STRATEGY_LABELS[s],
+                      "clear": int(plan.balanced_clear.sum()), "ambiguous": int(plan.targets.sum()),
+                      "new_samples": plan.new_samples,
+                      "clear_and_ambiguous": int(plan.balanced_clear.sum() + plan.targets.sum())})
+    return {"clear": clear, "pairs": pd.DataFrame(rows), "strategies": pd.DataFrame(strat)}
+
+
+# -- Table 1 ---------------------------------------------------------------------------------
+def table1(corpus: Corpus, settings: Settings, models: Sequence[str] = TABLE1_MODELS,
+           log=print) -> ExperimentResult:
+    """Every model without (``none``) and with (``pdds``) PDDS, over seeds."""
+    specs = [settings.spec(m, s, seed) for m in models for s in ("none", "pdds") for seed in seed_list(settings.seeds)]
+    return settings.run(specs, corpus, log)
+
+
+def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per model: WA/UA mean and std without and with PDDS, the change, and the paper's numbers.
+
+    Values are percentages. ``d_wa``/``d_ua`` is the mean over seeds of the per-seed change
+    (with PDDS minus without, same seed), ``d_*_std`` its standard deviation.
+    """
+    s = summarise(runs, ("model", "strategy"))
+    paper = paper_table1().set_index("model")
+    rows = []
+    for model in dict.fromkeys(runs["model"]):
+        r = {"model": model, "label": paper.loc[model, "label"] if model in paper.index else model}
+        for strat, tag in (("none", "without"), ("pdds", "with")):
+            x = s[(s.model == model) & (s.strategy == strat)]
+            for metric in ("wa", "ua"):
+                r[f"{metric}_{tag}"] = 100 * float(x[f"{metric}_mean"].iloc[0]) if len(x) else np.nan
+                r[f"{metric}_{tag}_std"] = 100 * float(x[f"{metric}_std"].iloc[0]) if len(x) else np.nan
+        paired = runs[runs.model == model].pivot_table(index="seed", columns="strategy", values=["wa", "ua"])
+        for metric in ("wa", "ua"):
+            if ("pdds" in paired[metric]) and ("none" in paired[metric]):
+                d = 100 * (paired[metric]["pdds"] - paired[metric]["none"]).dropna()
+                r[f"d_{metric}"], r[f"d_{metric}_std"] = float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else np.nan
+        for col in ("wa_without", "ua_without", "wa_with", "ua_with"):
+            r[f"paper_{col}"] = float(paper.loc[model, col]) if model in paper.index else np.nan
+        r["paper_d_wa"] = r["paper_wa_with"] - r["paper_wa_without"]
+        r["paper_d_ua"] = r["paper_ua_with"] - r["paper_ua_without"]
+        r["n_seeds"] = int(runs[runs.model == model]["seed"].nunique())
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+# -- Table 2 -----------------------------------------------------------------------------------
+def table2(corpus: Corpus, settings: Settings, strategies: Sequence[str] = STRATEGIES,
+           model: str = "cltnet", log=print) -> ExperimentResult:
+    """CLTNet trained on the original data, happiness-balanced, uniformly balanced, with PDDS."""
+    specs = [settings.spec(model, s, seed) for s in strategies for seed in seed_list(settings.seeds)]
+    return settings.run(specs, corpus, log)
+
+
+def table2_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy: training-set size, WA/UA mean and std (percent), and the paper's numbers."""
+    s = summarise(runs, ("strategy",))
+    paper = paper_table2().set_index("strategy")
+    s["label"] = s["strategy"].map(STRATEGY_LABELS)
+    for m in ("wa", "ua"):
+        s[f"{m}_mean"] *= 100
+        s[f"{m}_std"] *= 100
+        s[f"paper_{m}"] = s["strategy"].map(paper[m])
+    return s[["strategy", "label", "n_train", "wa_mean", "wa_std", "ua_mean", "ua_std", "paper_wa", "paper_ua", "n_seeds"]]
+
+
+# -- Fig. 5 -----------------------------------------------------------------------------------
+def fig5(corpus: Corpus, settings: Settings, model: str = "cltnet", log=print) -> ExperimentResult:
+    """CLTNet without and with PDDS (the runs behind the confusion matrices)."""
+    specs = [settings.spec(model, s, seed) for s in ("none", "pdds") for seed in seed_list(settings.seeds)]
+    return settings.run(specs, corpus, log)
+
+
+def confusion_by_strategy(runs: pd.DataFrame, classes: Sequence[str]) -> dict[str, np.ndarray]:
+    """Confusion counts summed over seeds, per strategy (rows: consensus label)."""
+    out = {}
+    for strat, g in runs.groupby("strategy", sort=False):
+        out[strat] = np.sum([np.asarray(c) for c in g["confusion"]], axis=0)
+    return {k: out[k] for k in ("none", "pdds") if k in out} | {k: v for k, v in out.items() if k not in ("none", "pdds")}
+
+
+def recall_change(runs: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    """Per class: recall without and with PDDS (mean and std over seeds, percent) and the change."""
+    rows = []
+    for c in classes:
+        col = f"recall_{c}"
+        piv = runs.pivot_table(index="seed", columns="strategy", values=col)
+        d = 100 * (piv["pdds"] - piv["none"])
+        rows.append({"class": c, "without": 100 * piv["none"].mean(), "without_std": 100 * piv["none"].std(ddof=1),
+                     "with": 100 * piv["pdds"].mean(), "with_std": 100 * piv["pdds"].std(ddof=1),
+                     "change": d.mean(), "change_std": d.std(ddof=1)})
+    return pd.DataFrame(rows)
+
+
+# -- Fig. 6 -----------------------------------------------------------------------------------
+def fig6(corpus: Corpus, settings: Settings, p_values: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
+         model: str = "cltnet", log=print) -> ExperimentResult:
+    """CLTNet with PDDS for each mixup weight p."""
+    specs = [settings.spec(model, "pdds", seed, p=float(p)) for p in p_values for seed in seed_list(settings.seeds)]
+    return settings.run(specs, corpus, log)
+
+
+def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per p: WA/UA mean and std over seeds (percent)."""
+    s = summarise(runs, ("p",))
+    for m in ("wa", "ua"):
+        s[f"{m}_mean"] *= 100
+        s[f"{m}_std"] *= 100
+    return s.sort_values("p").reset_index(drop=True)
+
+
+def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: str | Sequence[int] = "1,2,3,4",
+                policy: str = "default", crema_d: str = "download", demo_scale: float = 0.1,
+                demo_seed: int = 0) -> tuple[CountTable, dict[str, dict[str, int]], str]:
+    """Vote statistics for Fig. 1-2 from one of four sources.
+
+    Parameters
+    ----------
+    source : {"reference", "iemocap", "crema-d", "demo"}
+        The packaged aggregate IEMOCAP counts, an IEMOCAP release, CREMA-D's crowd votes, or the
+        synthetic demo corpus.
+
+    Returns
+    -------
+    counts : CountTable
+        Clear/ambiguous counts (IEMOCAP and demo: of ``sessions``; CREMA-D: voice-only ratings).
+    one_hot : dict
+        ``{split: {class: utterances}}`` per one-hot (consensus / majority) label.
+    label : str
+        A readable description of the source.
+    """
+    from .labels import CLASSES, VotePolicy
+
+    sess = tuple(int(s) for s in sessions.split(",")) if isinstance(sessions, str) else tuple(sessions)
+    if source == "reference":
+        from .reference import iemocap_counts, six_class_sizes
+
+        split = {(1, 2, 3, 4): "train", (5,): "test", (1, 2, 3, 4, 5): "all"}.get(tuple(sorted(sess)))
+        if split is None:
+            raise ValueError(f"the packaged counts cover sessions 1-4, 5 or all; got sessions {sess}")
+        return iemocap_counts(split), six_class_sizes(), f"IEMOCAP sessions {','.join(map(str, sess))} (packaged counts)"
+    if source == "iemocap":
+        from .corpora import iemocap
+
+        if not iemocap_root:
+            raise ValueError("source='iemocap' needs iemocap_root (the release folder holding Session1..5)")
+        frame = iemocap.read_votes(iemocap_root, sess, VotePolicy.named(policy))
+        counts = iemocap.counts_from_frame(frame)
+        frame["split"] = frame["session"].map(lambda s: "test" if s == 5 else "train")
+        return counts, _one_hot(frame, CLASSES), f"IEMOCAP sessions {','.join(map(str, sess))} ({iemocap_root})"
+    if source == "crema-d":
+        from .corpora import crema_d as cd
+
+        frame = cd.read_votes(crema_d)
+        counts = CountTable.from_cells(frame["category"], frame["major"], frame["minor"], cd.CLASSES,
+                                       reasons=frame["reason"])
+        votes = frame[[f"votes_{c}" for c in cd.CLASSES]].to_numpy()
+        top = votes.max(1, keepdims=True)
+        unique = (votes == top).sum(1) == 1
+        frame["consensus"] = np.where(unique, np.array(cd.CLASSES)[votes.argmax(1)], "tie")
+        frame["split"] = "all"
+        return counts, _one_hot(frame, cd.CLASSES), "CREMA-D voice-only crowd votes"
+    if source == "demo":
+        from .corpora import demo
+
+        frame = demo.generate_votes(demo_scale, demo_seed)
+        part = frame[frame["session"].isin(sess)]
+        counts = CountTable.from_cells(part["category"], part["major"], part["minor"], CLASSES, reasons=part["reason"])
+        return counts, _one_hot(frame, CLASSES), f"synthetic demo corpus (scale {demo_scale:g}), sessions {','.join(map(str, sess))}"
+    raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
+
+
+def _one_hot(frame: pd.DataFrame, classes: Sequence[str]) -> dict[str, dict[str, int]]:
+    out = {}
+    for split, g in frame.groupby("split", sort=True):
+        vc = g["consensus"].value_counts()
+        out[split] = {c: int(vc.get(c, 0)) for c in classes}
+    return dict(sorted(out.items(), key=lambda kv: kv[0] != "train"))

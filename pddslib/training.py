@@ -1,0 +1,264 @@
+"""Training with the KL loss (Eq. 6) and the paper's settings; evaluation on the test session.
+
+The paper's settings are the defaults of :class:`TrainConfig`: Adam, lr 1e-3, weight decay 1e-5,
+batch 64, stop when the epoch's training loss has not decreased for 10 epochs, at most 30 epochs.
+There is no validation set (the paper uses none, and session 5 is never used for any choice):
+the model evaluated is the one after the last epoch.
+
+Synthesised samples are never stored: each batch gathers its rows' sources ``(a, b)`` from the
+in-memory feature banks and mixes them with the row's weight (Eqs. 2-3) on the model's device.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .device import autocast_dtype, resolve_device
+from .mixup import Align, mix_padded
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (defaults: the paper's Section 3.2)."""
+
+    lr: float = 1e-3               # Adam learning rate
+    weight_decay: float = 1e-5     # Adam weight decay (L2, as torch.optim.Adam applies it)
+    batch_size: int = 64
+    max_epochs: int = 30           # "or at most 30 epochs"
+    patience: int = 10             # "stops if the loss does not decrease for 10 consecutive epochs"
+    align: Align = "pad"           # sequence alignment of mixup (DESIGN.md, decision 6)
+    amp: bool = False              # mixed precision (bf16/fp16) on CUDA; ignored on CPU
+    bucket: bool = True            # batches of similar audio length (less padding); see batches()
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.patience < 1:
+            raise ValueError(f"TrainConfig.patience must be >= 1, got {self.patience!r}")
+        if not (self.lr > 0):
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Eq. (6): ``sum_i y_i log(y_i / yhat_i)``, averaged over the batch.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, shape (B, C)
+    target : torch.Tensor, shape (B, C)
+        Label distributions (rows sum to 1; zeros contribute 0).
+    """
+    log_q = F.log_softmax(logits.float(), dim=-1)  # (B, C)
+    return F.kl_div(log_q, target.float(), reduction="batchmean")
+
+
+class SequenceBank:
+    """The frames of one modality, in memory on a device, with fast padded gathering.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray, shape (F, D)
+        All frames, concatenated (e.g. a store's memory-mapped array).
+    offsets : numpy.ndarray, shape (N + 1,)
+        Sequence ``i`` is ``frames[offsets[i]:offsets[i + 1]]``.
+    device : torch.device
+    """
+
+    def __init__(self, frames: np.ndarray, offsets: np.ndarray, device: torch.device) -> None:
+        self.frames = torch.from_numpy(np.array(frames)).to(device)  # (F, D), stored dtype (a copy in memory)
+        self.offsets = torch.from_numpy(np.asarray(offsets, dtype=np.int64)).to(device)  # (N + 1,)
+        self.device = device
+
+    @property
+    def dim(self) -> int:
+        return int(self.frames.shape[1])
+
+    def lengths(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.offsets[idx + 1] - self.offsets[idx]
+
+    def gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero-padded float32 batch of sequences ``idx``.
+
+        Returns
+        -------
+        x : torch.Tensor, shape (B, T, D)
+        lengths : torch.Tensor, shape (B,)
+        """
+        idx = idx.to(self.device)
+        lengths = self.lengths(idx)  # (B,)
+        t = int(lengths.max())
+        pos = torch.arange(t, device=self.device)  # (T,)
+        valid = pos[None, :] < lengths[:, None]  # (B, T)
+        rows = torch.where(valid, self.offsets[idx][:, None] + pos[None, :], 0)  # (B, T)
+        x = self.frames[rows].float() * valid.unsqueeze(-1)  # (B, T, D)
+        return x, lengths
+
+
+def mixed_batch(banks: dict[str, SequenceBank], src: torch.Tensor, weights: torch.Tensor,
+                align: Align) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Materialise rows ``src`` = (a, b) with weights (Eq. 2) for every modality.
+
+    Returns ``{modality: (x (B, T, D), lengths (B,))}``.
+    """
+    b = src.shape[0]
+    out = {}
+    for name, bank in banks.items():
+        x, lengths = bank.gather(torch.cat([src[:, 0], src[:, 1]]))  # (2B, T, D): sources a then b
+        out[name] = mix_padded(x[:b], lengths[:b], x[b:], lengths[b:], weights, align)
+    return out
+
+
+def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket: bool = True) -> list[np.ndarray]:
+    """One epoch's batches of row indices.
+
+    Without bucketing: a random permutation cut into batches. With bucketing: rows sorted by
+    length with a random jitter of up to 25 % (so batch composition changes every epoch), cut
+    into batches, and the batches shuffled; padding, and so the work on padded frames, shrinks
+    several-fold on IEMOCAP-like length distributions.
+    """
+    n = len(lengths)
+    if not bucket:
+        order = rng.permutation(n)
+    else:
+        keys = np.asarray(lengths, dtype=float) * rng.uniform(1.0, 1.25, n)
+        order = np.argsort(keys, kind="stable")
+    parts = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    if bucket:
+        parts = [parts[k] for k in rng.permutation(len(parts))]
+    return parts
+
+
+@dataclass
+class TrainResult:
+    """What training returns."""
+
+    epochs: int
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.ndarray, weights: np.ndarray,
+                targets: np.ndarray, config: TrainConfig, seed: int,
+                on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Train ``model`` on (possibly synthesised) rows with the KL loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+        ``model(audio, audio_lengths, text, text_lengths) -> logits``; already on the device.
+    banks : dict
+        ``{"audio": SequenceBank, "text": SequenceBank}`` indexed by store row.
+    sources : numpy.ndarray of int, shape (N, 2)
+        Source rows ``(a, b)`` of every training row (store indices).
+    weights : numpy.ndarray, shape (N,)
+        Mixup weight of ``a`` (1 for original rows).
+    targets : numpy.ndarray, shape (N, C)
+        Label distribution of every training row.
+    config : TrainConfig
+    seed : int
+        Seeds the data order.
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, mean_loss)`` after every epoch (progress bars).
+
+    Returns
+    -------
+    TrainResult
+    """
+    device = next(model.parameters()).device
+    src = torch.as_tensor(np.asarray(sources), dtype=torch.long, device=device)
+    w = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
+    y = torch.as_tensor(np.asarray(targets), dtype=torch.float32, device=device)
+    n = len(src)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    amp_dtype = autocast_dtype(device) if config.amp else None
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    rng = np.random.default_rng([int(seed), 1])
+    bank = banks["audio"]
+    la, lb = (bank.lengths(src[:, k]).cpu().numpy() for k in (0, 1))
+    row_len = np.minimum(la, lb) if config.align == "crop" else np.maximum(la, lb)
+    row_len = np.where(np.asarray(weights) >= 1.0, la, row_len)  # original rows keep their length
+    best, since_best = math.inf, 0
+    result = TrainResult(epochs=0)
+    t0 = time.perf_counter()
+    model.train()
+    for epoch in range(1, config.max_epochs + 1):
+        total = 0.0
+        for part in batches(row_len, config.batch_size, rng, config.bucket):
+            batch = torch.as_tensor(part, device=device)
+            inputs = mixed_batch(banks, src[batch], w[batch], config.align)
+            (xa, la), (xt, lt) = inputs["audio"], inputs["text"]
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(xa, la, xt, lt)  # (B, C)
+            loss = kl_loss(logits, y[batch])
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            total += float(loss.detach()) * len(batch)
+        epoch_loss = total / n
+        if not math.isfinite(epoch_loss):
+            raise FloatingPointError(f"training loss became {epoch_loss} at epoch {epoch}")
+        result.losses.append(epoch_loss)
+        result.epochs = epoch
+        if on_epoch is not None:
+            on_epoch(epoch, epoch_loss)
+        if epoch_loss < best:
+            best, since_best = epoch_loss, 0
+        else:
+            since_best += 1
+            if since_best >= config.patience:
+                result.stopped_early = True
+                break
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, banks: dict[str, SequenceBank], rows: np.ndarray, batch_size: int = 256,
+            amp: bool = False) -> np.ndarray:
+    """Predicted distributions ``(len(rows), C)`` of store rows, in the order given."""
+    device = next(model.parameters()).device
+    rows_t = torch.as_tensor(np.asarray(rows), dtype=torch.long, device=device)
+    # batches of similar lengths keep padding small; results are put back in the given order
+    order = torch.argsort(banks["audio"].lengths(rows_t), stable=True)
+    amp_dtype = autocast_dtype(device) if amp else None
+    model.eval()
+    out = torch.empty(len(rows_t), 0)
+    chunks = []
+    for part in order.split(batch_size):
+        (xa, la), (xt, lt) = (banks[m].gather(rows_t[part]) for m in ("audio", "text"))
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(xa, la, xt, lt)
+        chunks.append(torch.softmax(logits.float(), dim=-1).cpu())
+    probs = torch.cat(chunks) if chunks else out
+    result = torch.empty_like(probs)
+    result[order.cpu()] = probs
+    return result.numpy()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) and numpy's legacy global generator."""
+    torch.manual_seed(int(seed))
+    np.random.seed(int(seed) % (2**32))
+
+
+__all__ = ["SequenceBank", "TrainConfig", "TrainResult", "kl_loss", "mixed_batch", "predict",
+           "resolve_device", "seed_everything", "train_model"]
