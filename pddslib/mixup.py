@@ -137,16 +137,16 @@ def mix_padded(xa: "torch.Tensor", la: "torch.Tensor", xb: "torch.Tensor", lb: "
 
     _check_align(align)
     w = weight.to(xa.dtype).view(-1, 1, 1)  # (B, 1, 1)
+    # A row with weight 1 is an original sample: its length is its own (xb is ignored).
+    original = weight >= 1.0
     if align == "interp":
         t = xa.shape[1]
-        lengths = torch.maximum(la, lb)
+        lengths = torch.where(original, la, torch.maximum(la, lb))
         xa = _interp_rows(xa, la, lengths, t, F)
         xb = _interp_rows(xb, lb, lengths, t, F)
     else:
         lengths = torch.maximum(la, lb) if align == "pad" else torch.minimum(la, lb)
-    # A row with weight 1 is an original sample: its length is its own.
-    original = weight >= 1.0
-    lengths = torch.where(original, la, lengths)
+        lengths = torch.where(original, la, lengths)
     x = w * xa + (1.0 - w) * xb  # (B, T, D)
     keep = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]  # (B, T)
     return x * keep.unsqueeze(-1).to(x.dtype), lengths

@@ -71,7 +71,7 @@ def banner(corpus: Corpus | None = None, *, synthetic: bool | None = None, what:
                 f"<code>-p corpus iemocap</code> for real results (see the reproduction guide).")
         return HTML(f'<div class="admonition warning"><p class="admonition-title">Synthetic demo data</p>'
                     f"<p>{body}</p></div>")
-    body = f"These results come from <b>{html.escape(name)}</b>. {what}"
+    body = (f"These results come from <b>{html.escape(name)}</b>. {what}" if name else what)
     return HTML(f'<div class="admonition note"><p class="admonition-title">Data</p><p>{body}</p></div>')
 
 

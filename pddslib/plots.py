@@ -128,7 +128,7 @@ def strategy_sizes(strategies: pd.DataFrame, title: str = "") -> plt.Figure:
 
 def table1_comparison(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     """Table 1 as a figure: WA and UA without/with PDDS per model (mean ± std), paper as crosses."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
     y = np.arange(len(summary))
     for ax, metric in zip(axes, ("wa", "ua")):
         for off, tag, colour in ((-0.15, "without", "#bab0ac"), (0.15, "with", "#4e79a7")):
@@ -141,9 +141,10 @@ def table1_comparison(summary: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.grid(axis="x", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].invert_yaxis()
-    axes[1].legend(frameon=False, fontsize=8, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
     fig.suptitle(title or "Table 1: models without and with PDDS")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False, fontsize=8)
     return fig
 
 

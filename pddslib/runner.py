@@ -33,7 +33,7 @@ CACHE_VERSION = 1
 #: Which resampling parameters matter for which strategy (the rest stay out of the run's hash).
 STRATEGY_PARAMS: dict[str, tuple[str, ...]] = {
     "none": (),
-    "happiness": ("clear_p",),
+    "happiness": ("clear_p", "align"),
     "uniform": ("level", "p", "clear_p", "align"),
     "pdds": ("sigma", "normalize", "p", "clear_p", "align"),
 }
@@ -169,7 +169,9 @@ _BANKS: dict[tuple[str, str], dict[str, Any]] = {}
 def _banks(store: FeatureStore, device) -> dict[str, Any]:
     from .training import SequenceBank
 
-    key = (str(store.path.resolve()), str(device))
+    # keyed by content too: a store rewritten at the same path must not be read from stale memory
+    key = (str(store.path.resolve()), store.meta.get("config_hash"),
+           (store.path / "store.json").stat().st_mtime_ns, str(device))
     if key not in _BANKS:
         _BANKS.clear()
         _BANKS[key] = {m: SequenceBank(store.arrays[m], store.offsets[m], device) for m in ("audio", "text")}
@@ -302,9 +304,10 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
         records.append(rec)
         preds[rec["key"]] = pr
         if log is not None:
-            src = "cached" if rec["cached"] else f"{rec['seconds']:.1f} s, {rec['epochs']} epochs"
-            log(f"[{k}/{len(specs)}] {spec.model:<12} {spec.strategy:<9} seed {spec.seed}: "
-                f"WA {100 * rec['wa']:.1f}  UA {100 * rec['ua']:.1f}  (n_train {rec['n_train']}, {src})")
+            src = "cached" if rec["cached"] else f"{rec['seconds']:.0f} s, {rec['epochs']} ep"
+            extra = f" p={spec.p:g}" if spec.strategy in ("pdds", "uniform") and spec.p != 0.8 else ""
+            log(f"[{k}/{len(specs)}] {spec.model} {spec.strategy}{extra} seed {spec.seed}: "
+                f"WA {100 * rec['wa']:.1f} UA {100 * rec['ua']:.1f} (n={rec['n_train']}, {src})")
     runs = pd.DataFrame(records)
     cols = [c for c in RUN_COLUMNS if c in runs.columns] + [c for c in runs.columns if c not in RUN_COLUMNS]
     return ExperimentResult(runs[cols] if len(runs) else runs, preds)

@@ -61,6 +61,9 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
         conv_dim=(32, 32), conv_kernel=CONV_KERNEL, conv_stride=CONV_STRIDE,
         num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=2, conv_pos_kernel_size=5))
+    with torch.no_grad():  # a non-trivial feature-projection LayerNorm, so that leaving it out would show
+        audio.feature_projection.layer_norm.weight.uniform_(0.5, 1.5)
+        audio.feature_projection.layer_norm.bias.normal_(0.0, 0.3)
     audio.save_pretrained(root / "audio")
     Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
                              return_attention_mask=True).save_pretrained(root / "audio")
@@ -118,7 +121,8 @@ def test_store_holds_the_six_class_utterances_with_model_lengths(reference_store
 
 
 def test_features_match_the_huggingface_modules(reference_store, release, tiny_models):
-    """Audio = model.feature_extractor(normalised wave) transposed; text = BERT's last layer without CLS/SEP."""
+    """Audio = the model's extract_features (conv output, LayerNorm'd) of the normalised wave; text = BERT's
+    last layer without CLS/SEP."""
     from transformers import AutoModel, AutoTokenizer
 
     store = FeatureStore.open(reference_store)
@@ -131,7 +135,7 @@ def test_features_match_the_huggingface_modules(reference_store, release, tiny_m
         wave, _ = sf.read(str(iemocap.wav_path(release, utt)), dtype="float32")
         wave = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
         with torch.no_grad():
-            ref_a = audio.feature_extractor(torch.from_numpy(wave)[None])[0].T.numpy()
+            ref_a = audio(torch.from_numpy(wave)[None]).extract_features[0].numpy()
             ids = tok(texts[utt], return_tensors="pt")
             ref_t = bert(**ids).last_hidden_state[0, 1:-1].numpy()
         np.testing.assert_allclose(store.sequence("audio", i), ref_a, atol=FP16_ATOL, rtol=1e-2)
@@ -178,7 +182,7 @@ def test_audio_encoder_matches_the_huggingface_preprocessor_and_module(tiny_mode
     for w, f in zip(waves, ours):
         x = fe(w, sampling_rate=16000, return_tensors="pt").input_values
         with torch.no_grad():
-            ref = model.feature_extractor(x)[0].T.numpy()
+            ref = model(x).extract_features[0].numpy()
         assert f.shape == ref.shape == (expected_frames(len(w)), 32)
         np.testing.assert_allclose(f, ref, atol=1e-4)
 
@@ -198,7 +202,8 @@ def test_group_norm_models_run_one_utterance_at_a_time():
     waves = [rng.standard_normal(n).astype(np.float32) for n in (5000, 1200)]
     short_padded = np.pad(enc.prepare(waves[1]), (0, len(waves[0]) - len(waves[1])))
     with torch.no_grad():
-        padded = model.feature_extractor(torch.from_numpy(np.stack([short_padded, enc.prepare(waves[0])])))
+        conv = model.feature_extractor(torch.from_numpy(np.stack([short_padded, enc.prepare(waves[0])])))
+        padded = model.feature_projection.layer_norm(conv.transpose(1, 2)).transpose(1, 2)
     got = enc(waves)
     alone = enc([waves[1]])[0]
     np.testing.assert_allclose(got[1], alone, atol=1e-5)

@@ -2,8 +2,10 @@
 
 Features (paper, Sec. 3.2): the output of data2vec-audio's convolutional feature encoder, 512-d,
 one frame per 20 ms (receptive field 25 ms = 400 samples, stride 320 samples at 16 kHz). It is
-``model.feature_extractor(wave)`` transposed to ``(T, 512)``: the conv stack's own output, *before*
-the feature projection (its LayerNorm and Linear) and before the transformer. ``layer=i`` takes the
+what ``transformers`` returns as ``model(wave).extract_features``: the conv stack's output
+``model.feature_extractor(wave)``, transposed to ``(T, 512)``, through the feature projection's
+LayerNorm (a per-frame normalisation with learned scale and shift; models without that LayerNorm
+give the raw conv output), before the projection to the transformer width and the transformer. ``layer=i`` takes the
 transformer's ``hidden_states[i]`` (768-d for the base model) instead. Any wav2vec2-family
 checkpoint (Wav2Vec2, HuBERT, Data2VecAudio), by hub name or local folder, goes through the same
 code.
@@ -215,6 +217,9 @@ class AudioEncoder:
         #: Group norm over time in the conv stack: padding would change the features.
         self.group_norm = getattr(self.config, "feat_extract_norm", "layer") == "group"
         self._convs = self._fast_path() if self.layer == "cnn" else None
+        #: The feature projection's LayerNorm: ``extract_features`` = LayerNorm(conv output), per frame.
+        proj = getattr(model, "feature_projection", None)
+        self._proj_norm = getattr(proj, "layer_norm", None) if self.layer == "cnn" else None
         self._pads_safely = not self.group_norm
         if self._pads_safely:
             self._pads_safely = self._padding_invariant()
@@ -327,6 +332,7 @@ class AudioEncoder:
 
     def describe(self) -> dict[str, Any]:
         return {"model_type": self.config.model_type, "layer": self.layer, "dim": self.dim,
+                "projection_layer_norm": self._proj_norm is not None,
                 "normalize": self.normalize, "group_norm": self.group_norm, "pads_safely": self.pads_safely,
                 "fast_conv_path": self._convs is not None}
 
@@ -370,6 +376,8 @@ class AudioEncoder:
                                         out_frames=int(frames.max()))
                 else:
                     feats = self.model.feature_extractor(x).transpose(1, 2)  # (B, T, C)
+                if self._proj_norm is not None:
+                    feats = self._proj_norm(feats)  # per frame: padding cannot reach valid frames
             else:
                 kwargs = {}
                 if len(set(lens.tolist())) > 1:

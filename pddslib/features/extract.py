@@ -86,6 +86,8 @@ def extraction_config(*, sessions: Sequence[int], audio_model: str | Path, text_
         "policy": dataclasses.asdict(pol),
         "audio_model": model_identity(audio_model),
         "audio_layer": audio_layer if audio_layer == "cnn" else int(audio_layer),
+        "audio_features": ("extract_features: conv feature encoder + feature-projection LayerNorm"
+                           if audio_layer == "cnn" else "hidden_states[layer]"),
         "text_model": model_identity(text_model),
         "text_tokens": "word pieces; [CLS]/[SEP] dropped; [CLS] kept for an empty transcript",
         "sample_rate": SAMPLE_RATE,

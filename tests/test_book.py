@@ -1,0 +1,186 @@
+"""The notebooks run under papermill, the book builds with warnings as errors, and the rendered
+pages work in a browser (headless Chromium): figures and tables shown, math typeset, no traceback.
+
+The book is built in a temporary copy of ``book/`` from notebooks executed with quick parameters
+on the demo corpus, so the repository's own ``book/results`` and ``book/_build`` are untouched.
+Screenshots of every page are kept in ``$PDDS_SCREENSHOTS`` when that is set.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6")
+ARTIFACTS = {  # page -> what the rendered page must show
+    "results/data_distribution": {"figures": 4, "tables": 3},
+    "results/table1": {"figures": 1, "tables": 1},
+    "results/table2": {"figures": 1, "tables": 1},
+    "results/fig5": {"figures": 2, "tables": 1},
+    "results/fig6": {"figures": 1, "tables": 1},
+}
+PAGES = ["intro", "method", *ARTIFACTS, "reproduce", "decisions", "references"]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    """Execute every notebook (quick) into a copy of book/, then `jb build` it with -W."""
+    root = tmp_path_factory.mktemp("site")
+    book = root / "book"
+    shutil.copytree(REPO / "book", book, symlinks=False,
+                    ignore=shutil.ignore_patterns("_build", "results", "notebooks"))
+    (book / "results").mkdir()
+    env = dict(os.environ)
+    env.setdefault("PDDS_CACHE", str(root / "cache"))
+    for nb in NOTEBOOKS:
+        out = book / "results" / f"{nb}.ipynb"
+        r = _run([str(BIN / "papermill"), str(REPO / "notebooks" / f"{nb}.ipynb"), str(out), "-k", "python3",
+                  "-p", "quick", "True", "--log-level", "WARNING"], env=env, cwd=root)
+        assert r.returncode == 0, f"papermill {nb} failed:\n{r.stderr[-4000:]}"
+    r = _run([str(BIN / "jb"), "build", str(book), "-W", "-n", "--keep-going"], env=env, cwd=root)
+    assert r.returncode == 0, f"jb build failed:\n{r.stdout[-6000:]}\n{r.stderr[-2000:]}"
+    return book / "_build" / "html"
+
+
+def test_every_notebook_says_which_data_it_shows(built_book):
+    for nb in NOTEBOOKS:
+        data = json.loads((built_book.parents[1] / "results" / f"{nb}.ipynb").read_text())
+        outputs = [o for c in data["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+        html = " ".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
+        if nb == "data_distribution":  # default source: the real, packaged IEMOCAP counts
+            assert "IEMOCAP sessions 1,2,3,4 (packaged counts)" in html
+        else:
+            assert "Synthetic demo data" in html and "not comparable to the" in html
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        assert not errors
+
+
+def test_papermill_documents_every_parameter():
+    r = _run([str(BIN / "papermill"), "--help-notebook", str(REPO / "notebooks" / "table1.ipynb")])
+    assert r.returncode == 0, r.stderr
+    for name in ("corpus", "iemocap_root", "store", "seeds", "epochs", "device", "quick", "demo_scale"):
+        line = next((ln for ln in r.stdout.splitlines() if ln.strip().startswith(name + ":")), "")
+        assert line and "(" in line, f"parameter {name} undocumented in:\n{r.stdout}"
+
+
+def test_source_notebooks_are_paired_and_outputs_free():
+    jupytext = BIN / "jupytext"
+    for nb in NOTEBOOKS:
+        ipynb = REPO / "notebooks" / f"{nb}.ipynb"
+        data = json.loads(ipynb.read_text())
+        assert all(not c.get("outputs") and c.get("execution_count") is None
+                   for c in data["cells"] if c["cell_type"] == "code"), f"{ipynb} carries outputs"
+        tags = [c.get("metadata", {}).get("tags", []) for c in data["cells"]]
+        assert sum("parameters" in t for t in tags) == 1, f"{ipynb}: one tagged parameters cell expected"
+        r = _run([str(jupytext), "--to", "ipynb", str(REPO / "notebooks" / f"{nb}.py"), "-o", "-"])
+        paired = json.loads(r.stdout)
+        src = lambda n: ["".join(c["source"]).strip() for c in n["cells"]]  # noqa: E731
+        assert src(paired) == src(data), f"{nb}.py and {nb}.ipynb differ: run jupytext --sync"
+
+
+# -- the browser ----------------------------------------------------------------------------------
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is required under CI (.ci/run installs Debian's chromium)")
+    pytest.skip("no Chromium here (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--virtual-time-budget=15000"]
+
+
+def _render(url: str, profile: Path, screenshot: Path | None = None) -> str:
+    cmd = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    if screenshot is not None:
+        cmd += ["--window-size=1280,2400", f"--screenshot={screenshot}"]
+    else:
+        cmd += ["--dump-dom"]
+    r = _run(cmd + [url], timeout=120)
+    assert r.returncode == 0, f"chromium failed on {url}: {r.stderr[-2000:]}"
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(site, tmp_path_factory) -> dict[str, str]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    shots = Path(os.environ["PDDS_SCREENSHOTS"]) if os.environ.get("PDDS_SCREENSHOTS") else None
+    doms = {}
+    for page in PAGES:
+        url = f"{site}/{page}.html"
+        doms[page] = _render(url, profile)
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+            _render(url, profile, shots / f"{page.replace('/', '_')}.png")
+    return doms
+
+
+def _text(dom: str) -> str:
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S | re.I)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_artifact_pages_show_their_figures_and_tables(rendered):
+    for page, need in ARTIFACTS.items():
+        dom = rendered[page]
+        main = dom[dom.find('<main'):]
+        figures = len(re.findall(r'<img[^>]+src="[^"]*\.png"', main))
+        tables = len(re.findall(r"<table\b", main))
+        assert figures >= need["figures"], f"{page}: {figures} figures, expected >= {need['figures']}"
+        assert tables >= need["tables"], f"{page}: {tables} tables, expected >= {need['tables']}"
+
+
+def test_math_is_typeset_offline(rendered):
+    dom = rendered["method"]
+    assert dom.count("<mjx-container") >= 3, "MathJax did not typeset the method page"
+    assert "$$" not in _text(dom) and "\\sum" not in _text(dom)
+    assert "cdn.jsdelivr.net" not in dom and "mathjax/tex-chtml.js" in dom
+
+
+def test_no_page_shows_a_traceback_or_a_missing_number(rendered):
+    for page, dom in rendered.items():
+        text = _text(dom)
+        assert "Traceback" not in text, f"{page} shows a traceback"
+        assert not re.search(r"\b\w+Error: ", text), f"{page} shows an exception"
+
+
+def test_glued_numbers_reach_the_prose(rendered):
+    intro = rendered["intro"]
+    pasted = re.findall(r'class="pasted-text">([^<]*)<', intro)
+    assert len(pasted) >= 10, f"intro: {len(pasted)} glued numbers"
+    assert all(p.strip() for p in pasted)
+    method = rendered["method"]
+    assert re.search(r'class="pasted-text">\s*43\s*<', method) and re.search(r'class="pasted-text">\s*215\s*<', method)
