@@ -26,11 +26,11 @@
 
 # %% tags=["parameters"]
 source: str = "reference"  # where the votes come from: "reference" (packaged IEMOCAP counts), "iemocap", "crema-d" or "demo"
-iemocap_root: str = ""  # IEMOCAP release folder (holds Session1..Session5), with source="iemocap"
+iemocap_root: str = ""  # IEMOCAP release folder (holds Session1..Session5) (with source iemocap)
 sessions: str = "1,2,3,4"  # IEMOCAP sessions to count (the training sessions by default)
 policy: str = "default"  # vote policy: "default", "self", "strict" or "drop-evaluator"
-crema_d: str = "download"  # CREMA-D tabulatedVotes.csv, its folder, or "download" (cached), with source="crema-d"
-demo_scale: float = 0.05  # size of the demo corpus (fraction of IEMOCAP), with source="demo"
+crema_d: str = "download"  # CREMA-D tabulatedVotes.csv, its folder, or "download" (cached) (with source crema-d)
+demo_scale: float = 0.05  # size of the demo corpus (fraction of IEMOCAP) (with source demo)
 sigma: float = 1.0  # Gaussian kernel width of Eq. (1) (paper: 1)
 normalize: str = "none"  # kernel normalisation: "none" (Eq. 1 literally) or "sum"
 level: int = 400  # uniform balancing level (paper: 400)
@@ -45,8 +45,7 @@ from IPython.display import display
 
 from pddslib import plots
 from pddslib.experiments import distribution, vote_counts
-from pddslib.notebook import banner, glue_number, glue_text, show_table
-from pddslib.reference import iemocap_counts, six_class_sizes
+from pddslib.notebook import banner, compare_distribution, show_table
 from pddslib.resample import plan_for
 from pddslib.smoothing import kernel_weights
 
@@ -79,14 +78,16 @@ plt.show()
 
 # %% [markdown]
 # ## Fig. 2: before and after smoothing
-# Each panel is one emotion pair's chain [*I*, *I_j*, *J_i*, *J*]: clear *i*, ambiguous with
+# Each panel is one emotion pair's chain $[I, I_j, J_i, J]$: clear *i*, ambiguous with
 # major *i*, ambiguous with major *j*, clear *j*. Light bars: the original counts; dark bars:
 # after clear balancing and Eq. (1).
 
 # %%
-tables = distribution(counts, sigma=sigma, normalize=None if normalize == "none" else normalize, level=level)
-plan = plan_for("pdds", counts, sigma=sigma, normalize=None if normalize == "none" else normalize)
-fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sigma:g}): {label}")
+norm = None if normalize == "none" else normalize
+tables = distribution(counts, sigma=sigma, normalize=norm, level=level)
+plan = plan_for("pdds", counts, sigma=sigma, normalize=norm)
+fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sigma:g}): {label}",
+                            ncols=3)
 plt.show()
 
 # %% [markdown]
@@ -113,55 +114,11 @@ plt.show()
 
 # %% [markdown]
 # ## Comparison with the paper
-# The paper reports 43 clear happiness samples raised to 215 (Section 3.2). The packaged
-# IEMOCAP counts give the following under the default vote policy; on other sources the
-# numbers are those of that source.
+# The paper reports 43 clear happiness samples raised to 215 (Section 3.2) and draws the pairs of
+# Fig. 2; the worked example below is quoted on the method page.
 
 # %%
-hap = tables["clear"].set_index("class")
-strategies = tables["strategies"].set_index("strategy")
-if "hap" in hap.index:
-    glue_number("dd_hap_before", hap.loc["hap", "original"], "{:.0f}")
-    glue_number("dd_hap_after", hap.loc["hap", "balanced"], "{:.0f}")
-glue_number("dd_new_samples", strategies.loc["pdds", "new_samples"], "{:,.0f}")
-glue_number("dd_uniform_new", strategies.loc["uniform", "new_samples"], "{:,.0f}")
-glue_number("dd_n_clear", counts.n_clear, "{:,.0f}")
-glue_number("dd_n_ambiguous", counts.n_ambiguous, "{:,.0f}")
-glue_text("dd_source", label)
-top = pairs.sort_values("original", ascending=False).iloc[0]
-bottom = pairs.sort_values("original").iloc[0]
-glue_text("dd_top_pair", f"{top.major}>{top.minor} ({top.original:.0f})")
-glue_text("dd_bottom_pair", f"{bottom.major}>{bottom.minor} ({bottom.original:.0f})")
-print(f"clear happiness: {hap.loc['hap', 'original'] if 'hap' in hap.index else '-'} -> "
-      f"{hap.loc['hap', 'balanced'] if 'hap' in hap.index else '-'} (paper: 43 -> 215)")
-print(f"new samples with PDDS: {strategies.loc['pdds', 'new_samples']:,}; "
-      f"with uniform balancing: {strategies.loc['uniform', 'new_samples']:,}")
-
-# %% [markdown]
-# ## A worked example
-# The chain of the first emotion pair, step by step (the method page quotes these numbers).
-
-# %%
-i, j = 0, 1
-ci, cj = counts.classes[i], counts.classes[j]
-w = kernel_weights(sigma, None if normalize == "none" else normalize)
-chain = [plan.balanced_clear[i], counts.ambiguous[i, j], counts.ambiguous[j, i], plan.balanced_clear[j]]
-example = {"ex_i": ci, "ex_j": cj, "ex_clear_i": chain[0], "ex_amb_ij": chain[1], "ex_amb_ji": chain[2],
-           "ex_clear_j": chain[3], "ex_clear_j_orig": counts.clear[j], "ex_w_side": w[0], "ex_w_centre": w[1],
-           "ex_smooth_ij": plan.smoothed[i, j], "ex_smooth_ji": plan.smoothed[j, i],
-           "ex_target_ij": plan.targets[i, j], "ex_target_ji": plan.targets[j, i]}
-for key, value in example.items():
-    if isinstance(value, str):
-        glue_text(f"dd_{key}", value)
-    elif key.startswith(("ex_w", "ex_smooth")):
-        glue_number(f"dd_{key}", value, "{:.3f}" if key.startswith("ex_w") else "{:.1f}")
-    else:
-        glue_number(f"dd_{key}", value, "{:.0f}")
-print(f"chain [{ci.upper()}, {ci}>{cj}, {cj}>{ci}, {cj.upper()}] = {chain}")
-print(f"{ci}>{cj}: {w[0]:.3f} x {chain[0]} + {w[1]:.3f} x {chain[1]} + {w[0]:.3f} x {chain[2]} = "
-      f"{plan.smoothed[i, j]:.1f} -> target {plan.targets[i, j]}")
-print(f"{cj}>{ci}: {w[0]:.3f} x {chain[1]} + {w[1]:.3f} x {chain[2]} + {w[0]:.3f} x {chain[3]} = "
-      f"{plan.smoothed[j, i]:.1f} -> target {plan.targets[j, i]}")
+print(compare_distribution(tables, counts, plan, label, kernel_weights(sigma, norm)))
 
 # %% [markdown]
 # ## Summary

@@ -24,10 +24,10 @@
 
 # %% tags=["parameters"]
 corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted features; see store, iemocap_root) or a feature-store folder
-iemocap_root: str = ""  # IEMOCAP release folder; with corpus="iemocap", features are extracted from it first if the store does not exist
+iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs; 0 = the paper's 30 on IEMOCAP, 5 on the demo corpus (to stay within minutes on a CPU)
+epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
@@ -43,7 +43,7 @@ from IPython.display import display
 
 from pddslib import plots
 from pddslib.experiments import confusion_by_strategy, fig5, recall_change
-from pddslib.notebook import banner, glue_number, glue_text, setup, show_table
+from pddslib.notebook import banner, compare_fig5, recall_view, setup, show_table
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
@@ -71,7 +71,8 @@ plt.show()
 
 # %%
 change = recall_change(result.runs, classes)
-display(show_table(change, "Recall (%) per consensus class, mean and std over seeds; change = with minus without"))
+display(show_table(recall_view(change), "Recall (%) per consensus class, mean ± std over seeds; "
+                                        "change = with minus without, seed by seed"))
 fig = plots.recall_change_bars(change, title=f"Per-class recall change with PDDS ({run.corpus.name})")
 plt.show()
 
@@ -79,16 +80,7 @@ plt.show()
 # ## Comparison with the paper
 
 # %%
-
-k = classes.index("fru")
-share = {s: 100 * cm[:, k].sum() / cm.sum() for s, cm in cms.items()}
-better = int((change["change"] > 0).sum())
-glue_number("f5_better", better, "{:.0f}")
-glue_number("f5_fru_share_without", share["none"])
-glue_number("f5_fru_share_with", share["pdds"])
-glue_text("f5_best_class", str(change.sort_values("change").iloc[-1]["class"]))
-print(f"recall rises for {better} of {len(classes)} classes (paper: most classes; frustration slightly down).")
-print(f"share of predictions that are 'frustration': {share['none']:.1f}% without, {share['pdds']:.1f}% with PDDS.")
+print(compare_fig5(cms, change, classes))
 
 # %% [markdown]
 # ## Summary

@@ -24,10 +24,10 @@
 
 # %% tags=["parameters"]
 corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted features; see store, iemocap_root) or a feature-store folder
-iemocap_root: str = ""  # IEMOCAP release folder; with corpus="iemocap", features are extracted from it first if the store does not exist
+iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs; 0 = the paper's 30 on IEMOCAP, 5 on the demo corpus (to stay within minutes on a CPU)
+epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
@@ -44,7 +44,7 @@ from IPython.display import display
 
 from pddslib import plots
 from pddslib.experiments import fig6, fig6_summary
-from pddslib.notebook import banner, glue_number, setup, show_table
+from pddslib.notebook import banner, compare_fig6, p_view, setup, show_table
 from pddslib.reference import paper_results
 
 # %%
@@ -69,22 +69,13 @@ summary = fig6_summary(result.runs)
 best_paper = paper_results()["fig6"]["best_p"]
 fig = plots.p_sweep(summary, best_p=best_paper, title=f"Effect of p ({run.corpus.name}), mean ± std over seeds")
 plt.show()
-view = summary[["p", "wa_mean", "wa_std", "ua_mean", "ua_std", "n_seeds"]].copy()
-view.columns = ["p", "WA", "±", "UA", "± ", "seeds"]
-display(show_table(view, "CLTNet with PDDS: WA and UA (%) per mixup weight p"))
+display(show_table(p_view(summary), "CLTNet with PDDS: WA and UA (%) per mixup weight p, mean ± std over seeds"))
 
 # %% [markdown]
 # ## Comparison with the paper
 
 # %%
-best_wa = float(summary.loc[summary["wa_mean"].idxmax(), "p"])
-best_ua = float(summary.loc[summary["ua_mean"].idxmax(), "p"])
-glue_number("f6_best_wa_p", best_wa, "{:.1f}")
-glue_number("f6_best_ua_p", best_ua, "{:.1f}")
-spread = summary["wa_mean"].max() - summary["wa_mean"].min()
-glue_number("f6_wa_range", spread)
-print(f"best mean WA at p = {best_wa:g}, best mean UA at p = {best_ua:g} (paper: p = {best_paper:g}); "
-      f"mean WA varies by {spread:.1f} points over p.")
+print(compare_fig6(summary, best_paper))
 
 # %% [markdown]
 # ## Summary

@@ -76,12 +76,12 @@ def pair_counts_heatmap(counts: CountTable, title: str = "") -> plt.Figure:
     return fig
 
 
-def smoothing_pairs(plan: Plan, title: str = "", ncols: int = 5) -> plt.Figure:
+def smoothing_pairs(plan: Plan, title: str = "", ncols: int = 5) -> plt.Figure:  # 5 wide, 3 for pages
     """Fig. 2: each emotion pair's chain [I, I_j, J_i, J] before (light) and after (dark) PDDS."""
     cl = plan.classes
     pairs = [(i, j) for i in range(len(cl)) for j in range(i + 1, len(cl))]
     nrows = int(np.ceil(len(pairs) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.3 * nrows), sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.9 * ncols, 2.5 * nrows), sharey=True)
     axes = np.atleast_1d(axes).ravel()
     before_all = []
     for ax, (i, j) in zip(axes, pairs):
@@ -152,7 +152,7 @@ def confusion_pair(matrices: dict[str, np.ndarray], classes: Sequence[str], titl
                    suptitle: str = "") -> plt.Figure:
     """Fig. 5: row-normalised confusion matrices side by side, with counts in each cell."""
     keys = list(matrices)
-    fig, axes = plt.subplots(1, len(keys), figsize=(5.2 * len(keys), 4.6))
+    fig, axes = plt.subplots(1, len(keys), figsize=(5.0 * len(keys), 5.0))
     axes = np.atleast_1d(axes)
     for ax, k, t in zip(axes, keys, titles or keys):
         cm = np.asarray(matrices[k], dtype=float)
@@ -160,10 +160,10 @@ def confusion_pair(matrices: dict[str, np.ndarray], classes: Sequence[str], titl
         ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
         for i in range(len(classes)):
             for j in range(len(classes)):
-                ax.text(j, i, f"{100 * norm[i, j]:.0f}%\n({int(cm[i, j])})", ha="center", va="center", fontsize=8,
+                ax.text(j, i, f"{100 * norm[i, j]:.0f}%\n({int(cm[i, j])})", ha="center", va="center", fontsize=10,
                         color="white" if norm[i, j] > 0.55 else "black")
-        ax.set_xticks(range(len(classes)), [_name(c) for c in classes], rotation=30, ha="right")
-        ax.set_yticks(range(len(classes)), [_name(c) for c in classes])
+        ax.set_xticks(range(len(classes)), [_name(c) for c in classes], rotation=30, ha="right", fontsize=11)
+        ax.set_yticks(range(len(classes)), [_name(c) for c in classes], fontsize=11)
         ax.set_xlabel("predicted")
         ax.set_ylabel("consensus label")
         ax.set_title(t)
@@ -200,5 +200,28 @@ def p_sweep(summary: pd.DataFrame, best_p: float | None = None, title: str = "")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     ax.set_title(title or "Effect of p (mean ± std over seeds)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def strategy_accuracy(summary: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Table 2 as a figure: WA and UA per training-data strategy (mean ± std), the paper's as
+    crosses, and each training set's size under its name."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    x = np.arange(len(summary))
+    for off, metric, colour in ((-0.18, "wa", "#4e79a7"), (0.18, "ua", "#f28e2b")):
+        ax.bar(x + off, summary[f"{metric}_mean"], width=0.34, yerr=summary[f"{metric}_std"], capsize=3,
+               color=colour, label=f"{metric.upper()} (ours, mean ± std)")
+        ax.scatter(x + off, summary[f"paper_{metric}"], marker="x", color="black", zorder=3, s=36,
+                   label=f"{metric.upper()} (paper)" if metric == "wa" else None)
+    ax.set_xticks(x, [f"{lab}\n({int(n):,} samples)" for lab, n in zip(summary["label"], summary["n_train"])],
+                  fontsize=8)
+    lo = np.nanmin(np.r_[summary["wa_mean"] - summary["wa_std"].fillna(0), summary["ua_mean"] - summary["ua_std"].fillna(0),
+                         summary["paper_wa"], summary["paper_ua"]])
+    ax.set_ylim(max(0, lo - 10), None)
+    ax.set_ylabel("accuracy (%)")
+    ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    ax.set_title(title or "Table 2: training data and accuracy")
+    ax.grid(axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     return fig

@@ -35,3 +35,11 @@ def crema_d_votes() -> Path:
     if os.environ.get("CI"):
         pytest.fail(msg)
     pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """Tiny random data2vec-audio and BERT checkpoints in a temp folder (see tests/tiny_models.py)."""
+    from tiny_models import save_tiny_models
+
+    return save_tiny_models(tmp_path_factory.mktemp("models"))

@@ -107,3 +107,24 @@ def small_release(with_wavs: bool = True) -> list[Utt]:
             Utt(f"{d}_F003", "sad", [["sad"], ["sad"], ["sad"]], text="I don't know.", seconds=sec),     # clear sad
         ]
     return utts
+
+
+WORDS = ("yeah", "no", "I", "don't", "know", "what", "you", "mean", "okay", "well", "that's", "great",
+         "really", "fine", "why", "not", "sure", "whatever", "oh", "please")
+
+
+def tree_from_votes(root: Path, votes, *, seconds: float | None = 0.5, seed: int = 0) -> Path:
+    """Write an IEMOCAP-format release from a votes frame (e.g. ``pddslib.corpora.demo.generate_votes``).
+
+    Each row becomes a block with its three external evaluators (``e1..e3``, label codes joined by
+    ``;``) and its consensus code; each gets a short transcript and, when ``seconds`` is given, a
+    wav of about that length.
+    """
+    rng = np.random.default_rng(seed)
+    utts = []
+    for r in votes.itertuples(index=False):
+        external = [e.split(";") for e in (r.e1, r.e2, r.e3)]
+        text = " ".join(rng.choice(WORDS, size=int(rng.integers(1, 8)))).capitalize() + "."
+        sec = None if seconds is None else float(seconds * rng.uniform(0.6, 1.6))
+        utts.append(Utt(r.utt_id, r.consensus, external, text=text, seconds=sec))
+    return write_tree(root, utts, tone_seed=seed, extra_transcript_lines=False)

@@ -74,11 +74,17 @@ def test_every_notebook_says_which_data_it_shows(built_book):
 
 
 def test_papermill_documents_every_parameter():
-    r = _run([str(BIN / "papermill"), "--help-notebook", str(REPO / "notebooks" / "table1.ipynb")])
-    assert r.returncode == 0, r.stderr
-    for name in ("corpus", "iemocap_root", "store", "seeds", "epochs", "device", "quick", "demo_scale"):
-        line = next((ln for ln in r.stdout.splitlines() if ln.strip().startswith(name + ":")), "")
-        assert line and "(" in line, f"parameter {name} undocumented in:\n{r.stdout}"
+    for nb in NOTEBOOKS:
+        path = REPO / "notebooks" / f"{nb}.ipynb"
+        cell = next(c for c in json.loads(path.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+        names = re.findall(r"^(\w+): \w+ = .*#", "".join(cell["source"]), flags=re.M)
+        assert len(names) >= 8, f"{nb}: parameters must be typed and commented (name: type = value  # help)"
+        r = _run([str(BIN / "papermill"), "--help-notebook", str(path)])
+        assert r.returncode == 0, r.stderr
+        for name in names:
+            block = r.stdout.split(f"  {name}: ", 1)
+            assert len(block) == 2, f"{nb}: parameter {name} missing from papermill --help-notebook:\n{r.stdout}"
+            assert "(default" in block[1].splitlines()[0], f"{nb}: {name} has no type/default in the help"
 
 
 def test_source_notebooks_are_paired_and_outputs_free():

