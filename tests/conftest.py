@@ -43,3 +43,16 @@ def tiny_models(tmp_path_factory):
     from tiny_models import save_tiny_models
 
     return save_tiny_models(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def one_thread(monkeypatch, tmp_path):
+    """A private PDDS_CACHE and one torch thread: on 2 cores shared with other jobs, intra-op
+    threads thrash (tiny-tensor tests then run 10-100 times slower); results are identical."""
+    import torch
+
+    monkeypatch.setenv("PDDS_CACHE", str(tmp_path / "cache"))
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -22,14 +22,7 @@ from pddslib.runner import (RunSpec, format_pm, load_corpus, run_key, run_one, r
 SMALL = (("d1", 16), ("d2", 8), ("d", 8), ("n_layers", 1), ("n_heads", 1), ("ff_dim", 16))
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch, tmp_path):
-    monkeypatch.setenv("PDDS_CACHE", str(tmp_path / "cache"))
-    # 2 cores shared with other jobs: intra-op threads would thrash
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,7 @@ CPU = torch.device("cpu")
 SMALL = dict(d1=32, d2=16, d=16, n_layers=1, n_heads=2, ff_dim=32)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(monkeypatch, tmp_path):
-    # The test machine has 2 cores shared with other jobs; intra-op threads then thrash.
-    monkeypatch.setenv("PDDS_CACHE", str(tmp_path / "cache"))
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

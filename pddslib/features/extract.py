@@ -43,7 +43,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from collections import deque
@@ -56,6 +55,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_dir
 from .audio import SAMPLE_RATE, AudioFileError, WavInfo, model_identity, read_wav, wav_info
 from .store import FeatureStore, StoreError, config_hash, write_store
 
@@ -197,19 +197,12 @@ def _write_shard(partial: Path, k: int, utt_ids: list[str], seqs: dict[str, list
                  stats: dict[str, Any]) -> Path:
     """Write one shard atomically: a temporary folder in ``partial`` renamed into place."""
     final = _shard_dir(partial, k)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=partial))
-    try:
+    with atomic_dir(final) as tmp:
         for mod, arrays in seqs.items():
             lengths = np.array([len(a) for a in arrays], dtype=np.int64)
             np.save(tmp / f"{mod}.npy", np.concatenate(arrays).astype(dtype))
             np.save(tmp / f"{mod}_offsets.npy", np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
         (tmp / "meta.json").write_text(json.dumps({"utt_ids": utt_ids, **stats}))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

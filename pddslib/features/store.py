@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from ..atomic import atomic_dir
 
 FORMAT = "pddslib-feature-store"
 VERSION = 1
@@ -83,9 +82,7 @@ def write_store(path: str | Path, manifest: pd.DataFrame, modalities: Mapping[st
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path}: already exists (pass overwrite=True to replace it)")
     _check_manifest(manifest, classes, list(modalities), source="manifest")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    with atomic_dir(path) as tmp:
         info_mods = {}
         for mod, seqs in modalities.items():
             lengths = manifest[f"{mod}_len"].to_numpy(dtype=np.int64)
@@ -117,12 +114,6 @@ def write_store(path: str | Path, manifest: pd.DataFrame, modalities: Mapping[st
             "config": dict(config), "config_hash": config_hash(config),
         }
         (tmp / "store.json").write_text(json.dumps(meta, indent=1, default=str))
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 
