@@ -62,7 +62,7 @@ print(counts.format())
 # ## Fig. 1(a): one-hot labels
 # Utterances per consensus label, the view of most SER papers.
 
-# %%
+# %% mystnb={"figure": {"caption": "Fig. 1(a): utterances per one-hot (consensus) label, stacked by split.", "name": "fig-one-hot"}}
 fig = plots.one_hot_distribution(one_hot, title=f"One-hot (consensus) labels: {label}")
 plt.show()
 
@@ -72,7 +72,7 @@ plt.show()
 # cell in row *i*, column *j* counts the ambiguous samples with major emotion *i* and minor
 # emotion *j* (the paper's directed edge from *i* to *j*).
 
-# %%
+# %% mystnb={"figure": {"caption": "Fig. 1(b): clear samples per emotion (diagonal) and ambiguous samples per ordered pair (row: major emotion, column: minor emotion).", "name": "fig-pairs"}}
 fig = plots.pair_counts_heatmap(counts, title=f"Clear (diagonal) and ambiguous samples: {label}")
 plt.show()
 
@@ -82,7 +82,7 @@ plt.show()
 # major *i*, ambiguous with major *j*, clear *j*. Light bars: the original counts; dark bars:
 # after clear balancing and Eq. (1).
 
-# %%
+# %% mystnb={"figure": {"caption": "Fig. 2: each emotion pair's chain before (light) and after (dark) clear balancing and Gaussian smoothing; purple: clear, orange: ambiguous.", "name": "fig-smoothing"}}
 norm = None if normalize == "none" else normalize
 tables = distribution(counts, sigma=sigma, normalize=norm, level=level)
 plan = plan_for("pdds", counts, sigma=sigma, normalize=norm)
@@ -109,6 +109,8 @@ display(show_table(pairs.sort_values("new", ascending=False),
 
 # %%
 display(show_table(tables["strategies"].drop(columns="strategy"), "Clear + ambiguous samples per strategy", 0))
+
+# %% mystnb={"figure": {"caption": "Training-set size (clear + ambiguous samples) of the four strategies of Table 2: original samples and samples synthesised by mixup.", "name": "fig-sizes"}}
 fig = plots.strategy_sizes(tables["strategies"], title=f"Training-set size per strategy: {label}")
 plt.show()
 

@@ -60,7 +60,7 @@ classes = run.corpus.store.classes
 # %% [markdown]
 # ## Fig. 5
 
-# %%
+# %% mystnb={"figure": {"caption": "Fig. 5: CLTNet's confusion matrices on session 5 without (left) and with (right) PDDS, summed over seeds; each row (consensus label) is normalised, counts in brackets.", "name": "fig-confusion"}}
 cms = confusion_by_strategy(result.runs, classes)
 fig = plots.confusion_pair(cms, classes, titles=["CLTNet without PDDS", "CLTNet with PDDS"],
                            suptitle=f"Session 5, summed over {run.settings.seeds} seeds ({run.corpus.name})")
@@ -73,6 +73,8 @@ plt.show()
 change = recall_change(result.runs, classes)
 display(show_table(recall_view(change), "Recall (%) per consensus class, mean ± std over seeds; "
                                         "change = with minus without, seed by seed"))
+
+# %% mystnb={"figure": {"caption": "Change of each class's recall with PDDS (mean ± std over seeds, computed seed by seed).", "name": "fig-recall"}}
 fig = plots.recall_change_bars(change, title=f"Per-class recall change with PDDS ({run.corpus.name})")
 plt.show()
 

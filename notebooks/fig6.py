@@ -64,11 +64,13 @@ result = fig6(run.corpus, run.settings, p_values=ps)
 # %% [markdown]
 # ## Fig. 6
 
-# %%
+# %% mystnb={"figure": {"caption": "Fig. 6: CLTNet's WA and UA with PDDS for each mixup weight p (mean ± std over seeds); dashed: the paper's best p.", "name": "fig-p"}}
 summary = fig6_summary(result.runs)
 best_paper = paper_results()["fig6"]["best_p"]
 fig = plots.p_sweep(summary, best_p=best_paper, title=f"Effect of p ({run.corpus.name}), mean ± std over seeds")
 plt.show()
+
+# %%
 display(show_table(p_view(summary), "CLTNet with PDDS: WA and UA (%) per mixup weight p, mean ± std over seeds"))
 
 # %% [markdown]

@@ -73,7 +73,7 @@ for metric in ("WA", "UA"):
     display(show_table(table1_view(summary, metric), f"{metric} (%) on session 5 ({run.corpus.name}): "
                                                      f"mean ± std over {run.settings.seeds} seeds (paper)"))
 
-# %%
+# %% mystnb={"figure": {"caption": "Table 1 as a figure: WA and UA of each model without (grey) and with (blue) PDDS; dots with bars: our mean ± std over seeds; crosses: the paper's single run.", "name": "fig-table1"}}
 fig = plots.table1_comparison(summary, title=f"Table 1 ({run.corpus.name}): ours (mean ± std) and the paper's")
 glue("t1_fig", fig, display=False)
 plt.show()

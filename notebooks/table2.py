@@ -67,7 +67,7 @@ summary = table2_summary(result.runs)
 display(show_table(table2_view(summary), f"CLTNet, WA and UA (%) on session 5 ({run.corpus.name}), "
                                         f"mean ± std over {run.settings.seeds} seeds (paper)"))
 
-# %%
+# %% mystnb={"figure": {"caption": "Table 2 as a figure: CLTNet's WA and UA (mean ± std over seeds) for each training set, with its size; crosses: the paper's numbers.", "name": "fig-table2"}}
 fig = plots.strategy_accuracy(summary, title=f"Table 2 ({run.corpus.name}): training data and accuracy")
 plt.show()
 

@@ -160,7 +160,7 @@ def p_view(summary: pd.DataFrame) -> pd.DataFrame:
 
 # -- comparisons with the paper, glued into the book's prose --------------------------------------
 
-def _wrap(text: str, width: int = 92) -> str:
+def _wrap(text: str, width: int = 80) -> str:
     return "\n".join(textwrap.fill(line, width, subsequent_indent="  ") for line in text.split("\n"))
 
 

@@ -1,8 +1,8 @@
 """``pdds extract``: data2vec-audio + BERT features of an IEMOCAP release into a feature store.
 
 What is stored: exactly the 6-class utterances of :func:`pddslib.corpora.iemocap.six_class_frame`
-(manifest columns copied from it), with ``audio`` = the data2vec-audio conv-encoder frames (512-d,
-20 ms; :mod:`pddslib.features.audio`) and ``text`` = BERT's last layer per word piece (768-d;
+(manifest columns copied from it), with ``audio`` = the data2vec-audio conv-encoder frames as
+``transformers`` returns them in ``extract_features`` (512-d, 20 ms; :mod:`pddslib.features.audio`) and ``text`` = BERT's last layer per word piece (768-d;
 :mod:`pddslib.features.text`). The dimensions come from the models.
 
 Missing inputs
