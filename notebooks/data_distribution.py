@@ -33,7 +33,7 @@ crema_d: str = "download"  # CREMA-D tabulatedVotes.csv, its folder, or "downloa
 demo_scale: float = 0.05  # size of the demo corpus (fraction of IEMOCAP) (with source demo)
 sigma: float = 1.0  # Gaussian kernel width of Eq. (1) (paper: 1)
 normalize: str = "none"  # kernel normalisation: "none" (Eq. 1 literally) or "sum"
-level: int = 400  # uniform balancing level (paper: 400)
+level: int = 0  # uniform balancing level (0: the paper's 400; with source demo, 400 x demo_scale as in Table 2)
 quick: bool = False  # CI smoke run (this notebook is fast anyway; kept for a uniform interface)
 
 # %% [markdown]
@@ -45,7 +45,7 @@ from IPython.display import display
 
 from pddslib import plots
 from pddslib.experiments import distribution, vote_counts
-from pddslib.notebook import banner, compare_distribution, show_table
+from pddslib.notebook import banner, compare_distribution, show_table, uniform_level
 from pddslib.resample import plan_for
 from pddslib.smoothing import kernel_weights
 
@@ -84,6 +84,7 @@ plt.show()
 
 # %% mystnb={"figure": {"caption": "Fig. 2: each emotion pair's chain before (light) and after (dark) clear balancing and Gaussian smoothing; purple: clear, orange: ambiguous.", "name": "fig-smoothing"}}
 norm = None if normalize == "none" else normalize
+level = uniform_level(level, synthetic=source == "demo", demo_scale=demo_scale)
 tables = distribution(counts, sigma=sigma, normalize=norm, level=level)
 plan = plan_for("pdds", counts, sigma=sigma, normalize=norm)
 fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sigma:g}): {label}",

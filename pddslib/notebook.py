@@ -52,12 +52,19 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
                     device=device)
     if epochs == 0:
         epochs = DEMO_EPOCHS if c.synthetic else 30
-    if level == 0:
-        level = max(1, round(400 * demo_scale)) if c.synthetic else 400
+    level = uniform_level(level, synthetic=c.synthetic, demo_scale=demo_scale)
     settings = Settings(seeds=seeds, max_epochs=epochs, sigma=sigma, p=p, level=level, amp=amp, device=device,
                         cache_dir=cache_dir or os.environ.get("PDDS_RUNS") or None,
                         model_overrides=DEMO_MODEL_OVERRIDES if c.synthetic else {})
     return Setup(c, settings, quick)
+
+
+def uniform_level(level: int = 0, *, synthetic: bool, demo_scale: float) -> int:
+    """The uniform balancing level: ``level`` if given, else the paper's 400 on real data and
+    400 x ``demo_scale`` on the demo corpus (so that it means the same on a smaller corpus)."""
+    if level:
+        return int(level)
+    return max(1, round(400 * demo_scale)) if synthetic else 400
 
 
 def banner(corpus: Corpus | None = None, *, synthetic: bool | None = None, what: str = "") -> Any:
