@@ -195,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.simplefilter("default")
+    # Warnings read "pdds: warning: ..." (Python's default filters already show each once).
+    previous = warnings.formatwarning
     warnings.formatwarning = lambda msg, cat, *a, **k: f"pdds: warning: {msg}\n"
     try:
         return int(args.func(args) or 0)
@@ -205,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pdds: interrupted (finished work is kept; run the same command again to resume)", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover
