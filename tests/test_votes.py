@@ -98,6 +98,14 @@ def test_crlf_bom_trailing_spaces_are_handled(tmp_path):
     assert (s.category, s.major, s.minor) == ("ambiguous", "fru", "ang")
 
 
+def test_last_label_without_semicolon_is_kept(tmp_path):
+    text = GOOD.replace("C-E2:\tFrustration;\t()", "C-E2:\tFrustration; Other:sarcastic\t()")
+    text = text.replace("C-E3:\tFrustration;\t()", "C-E3:\tAnger (shouting)")
+    utts = iemocap.parse_evaluation_file(_write(tmp_path, text))
+    assert utts[1].evaluations[1].labels == ("fru", "oth")
+    assert utts[1].evaluations[2].labels == ("ang",)
+
+
 @pytest.mark.parametrize("bad, line, message", [
     (GOOD.replace("Frustration;\t()\nC-E3", "Frustrashun;\t()\nC-E3"), 12, "unknown label word 'Frustrashun'"),
     (GOOD + "[12.0000 - 13.5", 14, "malformed utterance header"),

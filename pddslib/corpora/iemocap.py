@@ -85,11 +85,18 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _parse_labels(rest: str, path: Path, lineno: int) -> tuple[str, ...]:
-    """Label codes of the part after ``C-E2:``; the trailing ``(comment)`` is dropped."""
-    if ";" in rest:
+    """Label codes of the part after ``C-E2:``; the trailing ``(comment)`` is dropped.
+
+    The release writes ``Label; Label;<TAB>(comment)``. The labels are everything before the tab
+    (so a last label without its ``;``, such as ``Other:sarcastic<TAB>()``, is kept); without a
+    tab, everything up to the last ``;``, or else up to a ``(`` comment.
+    """
+    if "\t" in rest:
+        part = rest.split("\t", 1)[0]
+    elif ";" in rest:
         part = rest[: rest.rfind(";") + 1]
-    else:  # no terminating ';': labels up to a tab or a '(' comment
-        part = re.split(r"\t|\(", rest, maxsplit=1)[0]
+    else:
+        part = rest.split("(", 1)[0]
     codes = []
     for token in part.split(";"):
         word = " ".join(token.split())
