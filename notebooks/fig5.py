@@ -27,7 +27,7 @@ corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted fe
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
+epochs: int | None = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
@@ -48,7 +48,7 @@ from pddslib.notebook import banner, compare_fig5, recall_view, setup, show_tabl
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
             amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick)
-display(banner(run.corpus, what=f"{run.settings.seeds} seeds, at most {run.settings.max_epochs} epochs."))
+display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs."))
 
 # %% [markdown]
 # ## Run the experiment
@@ -63,7 +63,7 @@ classes = run.corpus.store.classes
 # %% mystnb={"figure": {"caption": "Fig. 5: CLTNet's confusion matrices on session 5 without (left) and with (right) PDDS, summed over seeds; each row (consensus label) is normalised, counts in brackets.", "name": "fig-confusion"}}
 cms = confusion_by_strategy(result.runs, classes)
 fig = plots.confusion_pair(cms, classes, titles=["CLTNet without PDDS", "CLTNet with PDDS"],
-                           suptitle=f"Session 5, summed over {run.settings.seeds} seeds ({run.corpus.name})")
+                           suptitle=f"Session 5, summed over {run.n_seeds} seeds ({run.corpus.name})")
 plt.show()
 
 # %% [markdown]

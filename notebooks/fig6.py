@@ -27,7 +27,7 @@ corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted fe
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
+epochs: int | None = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
@@ -53,7 +53,7 @@ run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, 
 ps = [float(x) for x in p_values.split(",")]
 if quick:
     ps = [ps[0], 0.8] if 0.8 in ps and ps[0] != 0.8 else ps[:2]
-display(banner(run.corpus, what=f"{run.settings.seeds} seeds, at most {run.settings.max_epochs} epochs."))
+display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs."))
 
 # %% [markdown]
 # ## Run the experiment

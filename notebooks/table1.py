@@ -29,7 +29,7 @@ corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted fe
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
+epochs: int | None = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
@@ -53,7 +53,7 @@ from pddslib.notebook import banner, compare_table1, setup, show_table, table1_v
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
             amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick)
-display(banner(run.corpus, what=f"{run.settings.seeds} seeds, at most {run.settings.max_epochs} epochs."))
+display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs."))
 
 # %% [markdown]
 # ## Run the experiment
@@ -71,7 +71,7 @@ result = table1(run.corpus, run.settings, models=models.split(","))
 summary = table1_summary(result.runs)
 for metric in ("WA", "UA"):
     display(show_table(table1_view(summary, metric), f"{metric} (%) on session 5 ({run.corpus.name}): "
-                                                     f"mean ± std over {run.settings.seeds} seeds (paper)"))
+                                                     f"mean ± std over {run.n_seeds} seeds (paper)"))
 
 # %% mystnb={"figure": {"caption": "Table 1 as a figure: WA and UA of each model without (grey) and with (blue) PDDS; dots with bars: our mean ± std over seeds; crosses: the paper's single run.", "name": "fig-table1"}}
 fig = plots.table1_comparison(summary, title=f"Table 1 ({run.corpus.name}): ours (mean ± std) and the paper's")
@@ -86,7 +86,7 @@ plt.show()
 # %%
 dims = run.corpus.store.dims
 sizes = {label: count_parameters(build_model(m, audio_dim=dims["audio"], text_dim=dims["text"],
-                                             **run.settings.model_overrides.get(m, {})))
+                                             **run.model_overrides(m)))
          for m, label in zip(summary["model"], summary["label"])}
 print("\n".join(f"{k:<22} {v:>12,}" for k, v in sizes.items()))
 

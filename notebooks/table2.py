@@ -27,13 +27,13 @@ corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted fe
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: int = 0  # at most this many epochs (0: the paper's 30 on IEMOCAP, 4 on the demo corpus, to stay within minutes on a CPU)
+epochs: int | None = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs
-level: int = 0  # uniform balancing level (0: the paper's 400 on IEMOCAP, 400 x demo_scale on the demo corpus)
+level: int | None = None  # uniform balancing level (None: the corpus default, the paper's 400 on IEMOCAP and 400 x demo_scale on the demo corpus)
 
 # %% [markdown]
 # ## Imports
@@ -49,8 +49,8 @@ from pddslib.notebook import banner, compare_table2, setup, show_table, table2_v
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
             amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, level=level)
-display(banner(run.corpus, what=f"{run.settings.seeds} seeds, at most {run.settings.max_epochs} epochs; "
-                                f"uniform level {run.settings.level}."))
+display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs; "
+                                f"uniform level {run.level}."))
 
 # %% [markdown]
 # ## Run the experiment
@@ -65,7 +65,7 @@ result = table2(run.corpus, run.settings)
 # %%
 summary = table2_summary(result.runs)
 display(show_table(table2_view(summary), f"CLTNet, WA and UA (%) on session 5 ({run.corpus.name}), "
-                                        f"mean ± std over {run.settings.seeds} seeds (paper)"))
+                                        f"mean ± std over {run.n_seeds} seeds (paper)"))
 
 # %% mystnb={"figure": {"caption": "Table 2 as a figure: CLTNet's WA and UA (mean ± std over seeds) for each training set, with its size; crosses: the paper's numbers.", "name": "fig-table2"}}
 fig = plots.strategy_accuracy(summary, title=f"Table 2 ({run.corpus.name}): training data and accuracy")

@@ -14,7 +14,6 @@ artifacts (Table 2's "none" and "pdds" rows are Table 1's CLTNet runs, Fig. 5 re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -23,7 +22,8 @@ import pandas as pd
 from .counts import CountTable
 from .reference import paper_table1, paper_table2
 from .resample import STRATEGIES, plan_for
-from .runner import Corpus, ExperimentResult, RunSpec, run_specs, seed_list, summarise
+from .config import RunSettings
+from .runner import Corpus, ExperimentResult, run_settings, run_specs, summarise
 
 TABLE1_MODELS: tuple[str, ...] = ("speechtext", "mat", "mcsan", "cltnet_audio", "cltnet_text", "cltnet")
 STRATEGY_LABELS: dict[str, str] = {
@@ -32,39 +32,6 @@ STRATEGY_LABELS: dict[str, str] = {
     "uniform": "Uniform balancing",
     "pdds": "With PDDS",
 }
-
-
-@dataclass
-class Settings:
-    """Training and resampling settings shared by the experiments of one notebook run."""
-
-    seeds: int | Sequence[int] = 3
-    max_epochs: int = 30
-    patience: int = 10
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    batch_size: int = 64
-    sigma: float = 1.0
-    p: float = 0.8
-    level: int = 400
-    amp: bool = False
-    device: str = "auto"
-    cache_dir: str | None = None
-    progress: bool = False
-    #: per-model architecture overrides, e.g. ``{"mat": {"hidden": 128}}`` (empty: the originals)
-    model_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def spec(self, model: str, strategy: str, seed: int, **overrides: Any) -> RunSpec:
-        base = dict(model=model, strategy=strategy, seed=seed, sigma=self.sigma, p=self.p, level=self.level,
-                    max_epochs=self.max_epochs, patience=self.patience, lr=self.lr,
-                    weight_decay=self.weight_decay, batch_size=self.batch_size, amp=self.amp,
-                    model_overrides=tuple(sorted(self.model_overrides.get(model, {}).items())))
-        base.update(overrides)
-        return RunSpec(**base)
-
-    def run(self, specs: list[RunSpec], corpus: Corpus, log=print) -> ExperimentResult:
-        return run_specs(specs, corpus, cache_dir=self.cache_dir, device=self.device,
-                         progress=self.progress, log=log)
 
 
 # -- Fig. 1-2 ----------------------------------------------------------------------------------
@@ -101,11 +68,10 @@ def distribution(counts: CountTable, *, sigma: float = 1.0, normalize: str | Non
 
 
 # -- Table 1 ---------------------------------------------------------------------------------
-def table1(corpus: Corpus, settings: Settings, models: Sequence[str] = TABLE1_MODELS,
+def table1(corpus: Corpus, settings: RunSettings, models: Sequence[str] = TABLE1_MODELS,
            log=print) -> ExperimentResult:
     """Every model without (``none``) and with (``pdds``) PDDS, over seeds."""
-    specs = [settings.spec(m, s, seed) for m in models for s in ("none", "pdds") for seed in seed_list(settings.seeds)]
-    return settings.run(specs, corpus, log)
+    return run_settings(settings, corpus, models, ("none", "pdds"), log)
 
 
 def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -139,11 +105,10 @@ def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- Table 2 -----------------------------------------------------------------------------------
-def table2(corpus: Corpus, settings: Settings, strategies: Sequence[str] = STRATEGIES,
+def table2(corpus: Corpus, settings: RunSettings, strategies: Sequence[str] = STRATEGIES,
            model: str = "cltnet", log=print) -> ExperimentResult:
     """CLTNet trained on the original data, happiness-balanced, uniformly balanced, with PDDS."""
-    specs = [settings.spec(model, s, seed) for s in strategies for seed in seed_list(settings.seeds)]
-    return settings.run(specs, corpus, log)
+    return run_settings(settings, corpus, (model,), strategies, log)
 
 
 def table2_summary(runs: pd.DataFrame) -> pd.DataFrame:
@@ -159,10 +124,9 @@ def table2_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- Fig. 5 -----------------------------------------------------------------------------------
-def fig5(corpus: Corpus, settings: Settings, model: str = "cltnet", log=print) -> ExperimentResult:
+def fig5(corpus: Corpus, settings: RunSettings, model: str = "cltnet", log=print) -> ExperimentResult:
     """CLTNet without and with PDDS (the runs behind the confusion matrices)."""
-    specs = [settings.spec(model, s, seed) for s in ("none", "pdds") for seed in seed_list(settings.seeds)]
-    return settings.run(specs, corpus, log)
+    return run_settings(settings, corpus, (model,), ("none", "pdds"), log)
 
 
 def confusion_by_strategy(runs: pd.DataFrame, classes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -187,11 +151,12 @@ def recall_change(runs: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
 
 
 # -- Fig. 6 -----------------------------------------------------------------------------------
-def fig6(corpus: Corpus, settings: Settings, p_values: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
+def fig6(corpus: Corpus, settings: RunSettings, p_values: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
          model: str = "cltnet", log=print) -> ExperimentResult:
     """CLTNet with PDDS for each mixup weight p."""
-    specs = [settings.spec(model, "pdds", seed, p=float(p)) for p in p_values for seed in seed_list(settings.seeds)]
-    return settings.run(specs, corpus, log)
+    specs = [corpus.spec(settings, model, "pdds", seed, p=float(p)) for p in p_values for seed in settings.seed_values]
+    return run_specs(specs, corpus, cache_dir=settings.cache_dir, device=settings.device,
+                     progress=settings.progress, log=log)
 
 
 def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,6 @@ when the data are synthetic, and glue numbers into the book's prose.
 from __future__ import annotations
 
 import html
-import os
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -13,58 +12,80 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .experiments import Settings
-from .runner import Corpus, load_corpus
+from .config import DEFAULT_SEEDS, RunSettings, corpus_defaults
+from .corpora.demo import DEFAULT_SCALE
+from .runner import Corpus, iemocap_store_path, load_corpus
 
-#: Defaults of the demo corpus and of CI's quick runs.
-DEMO_EPOCHS = 4
+#: CI's quick runs: every notebook shrunk to a smoke run.
 QUICK = {"demo_scale": 0.05, "seeds": 2, "epochs": 2}
-#: On the demo corpus only, MAT runs at a quarter of its width: at its original width (17M
-#: parameters at IEMOCAP's dimensions, every frame through 512-wide layers) it alone would take
-#: most of the demo's CPU budget. On IEMOCAP every model has its original size.
-DEMO_MODEL_OVERRIDES = {"mat": {"hidden": 128, "ff_dim": 256, "pooled_dim": 256}}
 
 
 @dataclass
 class Setup:
+    """A notebook's corpus and run settings, with the resolved values it displays."""
+
     corpus: Corpus
-    settings: Settings
+    settings: RunSettings
     quick: bool
 
     @property
     def synthetic(self) -> bool:
         return self.corpus.synthetic
 
+    @property
+    def n_seeds(self) -> int:
+        return len(self.settings.seed_values)
 
-def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = 3, epochs: int = 0,
-          quick: bool = False, device: str = "auto", demo_scale: float = 0.05, cache_dir: str = "",
-          sigma: float = 1.0, p: float = 0.8, level: int = 0, amp: bool = False) -> Setup:
-    """Turn a notebook's papermill parameters into a corpus and training settings.
+    def value(self, name: str, strategy: str = "pdds") -> Any:
+        """The value a run setting takes on this corpus (``max_epochs``, ``level``, ``sigma``, ...)."""
+        return self.settings.value(name, synthetic=self.corpus.synthetic, scale=self.corpus.scale, strategy=strategy)
 
-    ``epochs = 0`` means the paper's 30 on real data and :data:`DEMO_EPOCHS` on the demo corpus;
-    ``level = 0`` means the paper's 400 for uniform balancing, scaled with the demo corpus size;
-    ``quick`` (CI) shrinks everything to a smoke run.
+    @property
+    def max_epochs(self) -> int:
+        return int(self.value("max_epochs"))
+
+    @property
+    def level(self) -> int:
+        return int(self.value("level", strategy="uniform"))
+
+    def model_overrides(self, model: str) -> dict[str, Any]:
+        return self.settings.resolved(model, synthetic=self.corpus.synthetic, scale=self.corpus.scale)[1]
+
+
+def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
+          epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float = DEFAULT_SCALE,
+          cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
+          amp: bool = False) -> Setup:
+    """Turn a notebook's papermill parameters into a corpus and run settings.
+
+    ``None`` means the default for the corpus (:func:`pddslib.config.corpus_defaults`: the paper's
+    settings on real data; fewer epochs and a scaled uniform level on the demo corpus), exactly
+    as ``pdds run`` resolves it, so the same choices hit the same cached runs. ``quick`` (CI)
+    shrinks everything to a smoke run. With ``corpus="iemocap"`` and ``iemocap_root``, a missing
+    feature store is extracted first (resumable; see ``pdds extract``).
     """
     if quick:
         demo_scale, seeds = min(demo_scale, QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
-        epochs = QUICK["epochs"] if epochs == 0 else min(epochs, QUICK["epochs"])
-    c = load_corpus(corpus, store=store or None, iemocap_root=iemocap_root or None, demo_scale=demo_scale,
-                    device=device)
-    if epochs == 0:
-        epochs = DEMO_EPOCHS if c.synthetic else 30
-    level = uniform_level(level, synthetic=c.synthetic, demo_scale=demo_scale)
-    settings = Settings(seeds=seeds, max_epochs=epochs, sigma=sigma, p=p, level=level, amp=amp, device=device,
-                        cache_dir=cache_dir or os.environ.get("PDDS_RUNS") or None,
-                        model_overrides=DEMO_MODEL_OVERRIDES if c.synthetic else {})
+        epochs = QUICK["epochs"] if epochs is None else min(epochs, QUICK["epochs"])
+    if corpus == "iemocap" and iemocap_root and not (iemocap_store_path(store) / "store.json").is_file():
+        from .features.extract import extract
+
+        extract(iemocap_root, iemocap_store_path(store), device=device)
+    c = load_corpus(corpus, store=store or None, demo_scale=demo_scale)
+    settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
+                                                "amp": amp or None},
+                           device=device, cache_dir=cache_dir or None)
     return Setup(c, settings, quick)
 
 
-def uniform_level(level: int = 0, *, synthetic: bool, demo_scale: float) -> int:
-    """The uniform balancing level: ``level`` if given, else the paper's 400 on real data and
-    400 x ``demo_scale`` on the demo corpus (so that it means the same on a smaller corpus)."""
+def uniform_level(level: int | None = None, *, synthetic: bool, demo_scale: float) -> int:
+    """The uniform balancing level: ``level`` if given, else the corpus default
+    (:func:`pddslib.config.corpus_defaults`)."""
     if level:
         return int(level)
-    return max(1, round(400 * demo_scale)) if synthetic else 400
+    from .config import default_of
+
+    return int(corpus_defaults(synthetic=synthetic, scale=demo_scale)["params"].get("level", default_of("uniform", "level")))
 
 
 def banner(corpus: Corpus | None = None, *, synthetic: bool | None = None, what: str = "") -> Any:
@@ -189,8 +210,8 @@ def compare_table1(summary: pd.DataFrame, run: Setup) -> str:
         glue_number(f"t1_cltnet_d_{metric}_std", cl[f"d_{metric}_std"])
         glue_number(f"t1_paper_d{metric}_min", summary[f"paper_d_{metric}"].min())
         glue_number(f"t1_paper_d{metric}_max", summary[f"paper_d_{metric}"].max())
-    glue_number("t1_seeds", run.settings.seeds if isinstance(run.settings.seeds, int) else len(run.settings.seeds), "{:.0f}")
-    glue_number("t1_epochs", run.settings.max_epochs, "{:.0f}")
+    glue_number("t1_seeds", run.n_seeds, "{:.0f}")
+    glue_number("t1_epochs", run.max_epochs, "{:.0f}")
     glue_text("t1_corpus", run.corpus.name)
     glue_text("t1_data_note", "synthetic demo data: these numbers are not IEMOCAP's and not comparable to the "
               "paper's" if run.synthetic else "IEMOCAP, sessions 1-4 train, session 5 test")

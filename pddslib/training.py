@@ -12,8 +12,9 @@ in-memory feature banks and mixes them with the row's weight (Eqs. 2-3) on the m
 from __future__ import annotations
 
 import math
+import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -21,35 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import TrainConfig
 from .device import autocast_dtype, resolve_device
 from .mixup import Align, mix_padded
-
-
-@dataclass
-class TrainConfig:
-    """Training settings (defaults: the paper's Section 3.2)."""
-
-    lr: float = 1e-3               # Adam learning rate
-    weight_decay: float = 1e-5     # Adam weight decay (L2, as torch.optim.Adam applies it)
-    batch_size: int = 64
-    max_epochs: int = 30           # "or at most 30 epochs"
-    patience: int = 10             # "stops if the loss does not decrease for 10 consecutive epochs"
-    align: Align = "pad"           # sequence alignment of mixup (DESIGN.md, decision 6)
-    amp: bool = False              # mixed precision (bf16/fp16) on CUDA; ignored on CPU
-    bucket: bool = True            # batches of similar audio length (less padding); see batches()
-    eval_batch_size: int = 256
-
-    def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "eval_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
-        if self.patience < 1:
-            raise ValueError(f"TrainConfig.patience must be >= 1, got {self.patience!r}")
-        if not (self.lr > 0):
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -152,7 +127,7 @@ class TrainResult:
 
 
 def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.ndarray, weights: np.ndarray,
-                targets: np.ndarray, config: TrainConfig, seed: int,
+                targets: np.ndarray, config: TrainConfig, seed: int, align: Align = "pad",
                 on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train ``model`` on (possibly synthesised) rows with the KL loss.
 
@@ -171,6 +146,8 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     config : TrainConfig
     seed : int
         Seeds the data order.
+    align : {"pad", "crop", "interp"}
+        Sequence alignment of mixup (the sampler's ``align``).
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, mean_loss)`` after every epoch (progress bars).
 
@@ -189,7 +166,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     rng = np.random.default_rng([int(seed), 1])
     bank = banks["audio"]
     la, lb = (bank.lengths(src[:, k]).cpu().numpy() for k in (0, 1))
-    row_len = np.minimum(la, lb) if config.align == "crop" else np.maximum(la, lb)
+    row_len = np.minimum(la, lb) if align == "crop" else np.maximum(la, lb)
     row_len = np.where(np.asarray(weights) >= 1.0, la, row_len)  # original rows keep their length
     best, since_best = math.inf, 0
     result = TrainResult(epochs=0)
@@ -199,7 +176,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
         total = 0.0
         for part in batches(row_len, config.batch_size, rng, config.bucket):
             batch = torch.as_tensor(part, device=device)
-            inputs = mixed_batch(banks, src[batch], w[batch], config.align)
+            inputs = mixed_batch(banks, src[batch], w[batch], align)
             (xa, la), (xt, lt) = inputs["audio"], inputs["text"]
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(xa, la, xt, lt)  # (B, C)
@@ -255,7 +232,8 @@ def predict(model: nn.Module, banks: dict[str, SequenceBank], rows: np.ndarray, 
 
 
 def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA) and numpy's legacy global generator."""
+    """Seed Python's ``random``, torch (CPU and CUDA) and numpy's legacy global generator."""
+    random.seed(int(seed))
     torch.manual_seed(int(seed))
     np.random.seed(int(seed) % (2**32))
 

@@ -13,8 +13,8 @@ True
 
 ``cltnet_audio`` and ``cltnet_text`` are CLTNet with one branch; they accept both inputs and
 ignore the other modality. :data:`ORIGINAL_RECIPES` holds the original papers' training settings
-where they differ from the shared defaults (Adam, lr 1e-3, weight decay 1e-5, batch 64); whether
-to apply them is the training loop's decision.
+where they differ from the shared defaults (Adam, lr 1e-3, weight decay 1e-5, batch 64); both
+lists live in :mod:`pddslib.config` (importable without torch).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 from torch import nn
 
+from ..config import MODEL_NAMES, ORIGINAL_RECIPES
 from .cltnet import CLTNet, CLTNetConfig
 from .mat import MAT, MATConfig
 from .mcsan import MCSAN, MCSANConfig
@@ -45,15 +46,6 @@ __all__ = [
     "model_config",
 ]
 
-MODEL_NAMES: tuple[str, ...] = (
-    "cltnet",
-    "cltnet_audio",
-    "cltnet_text",
-    "speechtext",
-    "mat",
-    "mcsan",
-)
-
 # name -> (model class, config class, config fields fixed by the name)
 _REGISTRY: dict[str, tuple[type[nn.Module], type, dict[str, Any]]] = {
     "cltnet": (CLTNet, CLTNetConfig, {}),
@@ -64,15 +56,8 @@ _REGISTRY: dict[str, tuple[type[nn.Module], type, dict[str, Any]]] = {
     "mcsan": (MCSAN, MCSANConfig, {}),
 }
 
-#: Training settings of the original papers that differ from the shared defaults (keys: ``lr``,
-#: ``batch_size``, ``weight_decay``). Only data: the training loop applies them on request.
-#: SpeechText: Keras ``Adam()`` (lr 1e-3, no weight decay), batch 64 in the authors' notebook.
-#: MAT: the authors' IEMOCAP command (``--lr_base 0.0001 --batch_size 32``), plain Adam.
-#: CLTNet uses the defaults; MCSAN's paper gives no settings that we could verify.
-ORIGINAL_RECIPES: dict[str, dict[str, float | int]] = {
-    "speechtext": {"weight_decay": 0.0},
-    "mat": {"lr": 1e-4, "batch_size": 32, "weight_decay": 0.0},
-}
+if tuple(_REGISTRY) != MODEL_NAMES:  # pragma: no cover - a developer's mistake
+    raise RuntimeError(f"pddslib.models registry {tuple(_REGISTRY)} differs from config.MODEL_NAMES {MODEL_NAMES}")
 
 
 def _entry(name: str) -> tuple[type[nn.Module], type, dict[str, Any]]:

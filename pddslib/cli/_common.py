@@ -1,0 +1,84 @@
+"""What the ``pdds`` sub-commands share: argument types, the vote-source options, errors."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from typing import Any, Callable
+
+#: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
+EXTRAS = {"extract": "ml", "run": "ml"}
+#: Modules whose absence means an extra is missing.
+_EXTRA_MODULES = {"torch", "transformers", "soundfile", "scipy", "matplotlib"}
+
+
+class UsageError(Exception):
+    """A wrong combination of arguments (exit code 2, like argparse's own errors)."""
+
+
+class MissingExtra(Exception):
+    """A command needs an optional dependency that is not installed (exit code 1)."""
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the example epilogs as written."""
+
+
+def sessions(text: str) -> tuple[int, ...]:
+    """``--sessions 1,2,3,4`` -> ``(1, 2, 3, 4)``."""
+    try:
+        out = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list like 1,2,3,4, got {text!r}") from None
+    if not out or any(s < 1 or s > 5 for s in out):
+        raise argparse.ArgumentTypeError(f"expected sessions among 1..5, got {text!r}")
+    return out
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def add_policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", default="default", choices=["default", "self", "strict", "drop-evaluator"],
+                   help="IEMOCAP vote policy (default: external evaluators only, out-of-six labels ignored, "
+                        "an evaluator naming none of the six excludes the utterance; see the Decisions page)")
+
+
+def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
+    """The options that choose where votes come from (exactly one is given)."""
+    g = p.add_argument_group("source of votes (exactly one)")
+    g.add_argument("--iemocap", metavar="ROOT", help="an IEMOCAP release folder (holds Session1..5)")
+    g.add_argument("--crema-d", metavar="PATH", help="CREMA-D's tabulatedVotes.csv, its folder, or 'download'")
+    g.add_argument("--reference", choices=["train", "test", "all"],
+                   help="the packaged aggregate IEMOCAP counts of a split (no corpus needed)")
+    if counts:
+        g.add_argument("--counts", metavar="FILE.json", help="a file written by `pdds stats --json`")
+    p.add_argument("--sessions", type=sessions, default=(1, 2, 3, 4),
+                   help="IEMOCAP sessions to count (default 1,2,3,4: the training sessions)")
+    p.add_argument("--modality", default="voice", choices=["voice", "face", "audiovisual"],
+                   help="CREMA-D rating modality (default voice)")
+    add_policy(p)
+
+
+def needs_extra(command: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Turn a missing optional dependency into one line naming the extra to install."""
+    def wrap(fn: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(fn)
+        def inner(args: Any) -> int:
+            try:
+                return fn(args)
+            except ModuleNotFoundError as err:
+                if (err.name or "").split(".")[0] not in _EXTRA_MODULES:
+                    raise
+                extra = EXTRAS.get(command, "ml")
+                raise MissingExtra(f"pdds {command} needs the {extra} extra ({err.name} is not installed): "
+                                 f"pip install 'pddslib[{extra}]'") from None
+        return inner
+    return wrap

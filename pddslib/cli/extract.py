@@ -1,0 +1,78 @@
+"""``pdds extract``: data2vec + BERT features of an IEMOCAP release into a feature store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import Formatter, add_policy, needs_extra, positive_int, sessions
+
+EPILOG = """examples:
+  pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
+  pdds extract --iemocap ROOT --out STORE --device cuda --batch-seconds 120
+  pdds extract --iemocap ROOT --out STORE --audio-model ./data2vec-local --text-model ./bert-local
+
+Interrupt at any time: rerunning the same command resumes from the finished shards. Rerunning
+a finished extraction checks its inputs and says "up to date", re-derives only the labels when
+the annotations or --policy changed, or extracts again when wavs or transcripts changed.
+"""
+
+
+def _layer(text: str) -> str | int:
+    if text == "cnn":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'cnn' or an integer, got {text!r}") from None
+
+
+@needs_extra("extract")
+def cmd_extract(args: argparse.Namespace) -> int:
+    from ..features.extract import extract
+    from ..features.store import FeatureStore
+
+    messages: list[str] = []
+    log = messages.append if args.json else print
+    out = extract(args.iemocap, args.out, sessions=args.sessions, audio_model=args.audio_model,
+                  text_model=args.text_model, audio_layer=args.audio_layer, device=args.device,
+                  batch_seconds=args.batch_seconds, workers=args.workers, threads=args.threads, dtype=args.dtype,
+                  shard_size=args.shard_size, policy=args.policy, overwrite=args.overwrite,
+                  progress=not args.no_progress, log=log)
+    if args.json:
+        info = FeatureStore.open(out, validate=False).info()
+        print(json.dumps({"store": str(out), "messages": messages, **info}))
+    return 0
+
+
+def add_extract(sub: argparse._SubParsersAction) -> None:
+    from ..features.extract import DEFAULT_AUDIO_MODEL, DEFAULT_TEXT_MODEL, STORE_DTYPES
+    from ..features.pipeline import BATCH_SECONDS
+
+    p = sub.add_parser("extract", help="data2vec + BERT features of an IEMOCAP release into a store",
+                       description="Extract data2vec-audio conv-encoder frames and BERT word-piece vectors of "
+                                   "IEMOCAP's 6-class utterances into a feature store (resumable).",
+                       epilog=EPILOG, formatter_class=Formatter)
+    p.add_argument("--iemocap", required=True, metavar="ROOT", help="IEMOCAP release folder (holds Session1..5)")
+    p.add_argument("--out", required=True, metavar="STORE", help="feature store folder to write")
+    p.add_argument("--audio-model", default=DEFAULT_AUDIO_MODEL,
+                   help=f"wav2vec2-family checkpoint, hub name or folder (default {DEFAULT_AUDIO_MODEL})")
+    p.add_argument("--text-model", default=DEFAULT_TEXT_MODEL,
+                   help=f"BERT-family checkpoint, hub name or folder (default {DEFAULT_TEXT_MODEL})")
+    p.add_argument("--audio-layer", type=_layer, default="cnn",
+                   help="'cnn' (conv feature encoder, the paper's 512-d) or i for hidden_states[i] (default cnn)")
+    p.add_argument("--sessions", type=sessions, default=(1, 2, 3, 4, 5), help="sessions (default 1,2,3,4,5)")
+    add_policy(p)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch-seconds", type=float, default=None,
+                   help=f"padded audio seconds per batch (default {BATCH_SECONDS['cpu']:g} on CPU, "
+                        f"{BATCH_SECONDS['cuda']:g} on CUDA)")
+    p.add_argument("--workers", type=int, default=2, help="threads reading and hashing wavs (default 2)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help="concurrent model calls (default: one per CPU core on a CPU, 1 on a GPU)")
+    p.add_argument("--dtype", choices=list(STORE_DTYPES), default="float16", help="storage dtype (default float16)")
+    p.add_argument("--shard-size", type=positive_int, default=500, help="utterances per resumable shard (default 500)")
+    p.add_argument("--overwrite", action="store_true", help="replace a store made with other settings")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the store's info and the messages)")
+    p.set_defaults(func=cmd_extract)

@@ -1,0 +1,81 @@
+"""``pdds stats`` and ``pdds plan``: vote statistics and what a strategy adds (core install only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import Formatter, UsageError, add_vote_source
+
+STATS_EPILOG = """examples:
+  pdds stats --reference train
+  pdds stats --iemocap /data/IEMOCAP_full_release --sessions 1,2,3,4 --json > counts.json
+  pdds stats --crema-d download
+"""
+
+PLAN_EPILOG = """examples:
+  pdds plan --reference train
+  pdds plan --counts counts.json --sigma 2 --normalize sum --json
+  pdds plan --reference train --strategy uniform --level 400
+"""
+
+
+def counts_from_args(args: argparse.Namespace):
+    """The count table of the one vote source named on the command line."""
+    from ..votes import open_votes
+
+    given = {k: v for k, v in (("iemocap", args.iemocap), ("crema-d", args.crema_d),
+                               ("counts", getattr(args, "counts", None)), ("reference", args.reference)) if v}
+    if len(given) != 1:
+        raise UsageError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, "
+                         "--counts FILE.json or --reference train|test|all")
+    (source, value), = given.items()
+    votes = open_votes(source, path=value, sessions=args.sessions, policy=args.policy, modality=args.modality)
+    return votes.counts()
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    counts = counts_from_args(args)
+    print(json.dumps(counts.to_dict()) if args.json else counts.format())
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from ..config import sampler_defaults
+    from ..resample import plan_for
+
+    counts = counts_from_args(args)
+    takes = sampler_defaults(args.strategy)
+    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level") if k in takes and getattr(args, k) is not None}
+    plan = plan_for(args.strategy, counts, **params)
+    print(json.dumps(plan.to_dict()) if args.json else plan.format())
+    return 0
+
+
+def add_stats(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("stats", help="clear/ambiguous vote statistics of IEMOCAP, CREMA-D or the packaged counts",
+                       description="Count clear and ambiguous utterances (per emotion and emotion pair) under a "
+                                   "vote policy.", epilog=STATS_EPILOG, formatter_class=Formatter)
+    add_vote_source(p, counts=False)
+    p.add_argument("--json", action="store_true", help="print one JSON object (n_utterances, clear, ambiguous, "
+                                                       "ties, other, excluded)")
+    p.set_defaults(func=cmd_stats)
+
+
+def add_plan(sub: argparse._SubParsersAction) -> None:
+    from ..config import default_of, strategies
+
+    p = sub.add_parser("plan", help="what a resampling strategy adds to given counts",
+                       description="The training-set plan of a strategy: balanced clear counts, the target of "
+                                   "every emotion pair, and how many samples it adds.",
+                       epilog=PLAN_EPILOG, formatter_class=Formatter)
+    add_vote_source(p, counts=True)
+    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default pdds)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help=f"Gaussian kernel width of Eq. (1) (default {default_of('pdds', 'sigma'):g})")
+    p.add_argument("--normalize", default=None, choices=["none", "sum"],
+                   help=f"kernel normalisation (default {default_of('pdds', 'normalize') or 'none'})")
+    p.add_argument("--level", type=int, default=None,
+                   help=f"uniform balancing level (default {default_of('uniform', 'level')})")
+    p.add_argument("--json", action="store_true", help="print one JSON object (balanced_clear, targets, new_samples)")
+    p.set_defaults(func=cmd_plan)

@@ -1,0 +1,294 @@
+"""The run configuration, declared once (needs neither torch nor matplotlib).
+
+Every setting of a training run has exactly one default, written in one place:
+
+==========================  ============================================================
+sampler parameters          the sampler classes' constructors (:mod:`pddslib.resample`),
+                            read through :func:`sampler_defaults`
+training settings           :class:`TrainConfig` (the paper's Section 3.2)
+corpus-dependent defaults   :func:`corpus_defaults` (the demo corpus trains fewer epochs,
+                            scales the uniform level, narrows MAT)
+model names and recipes     :data:`MODEL_NAMES`, :data:`ORIGINAL_RECIPES`
+==========================  ============================================================
+
+:class:`RunSpec` is one run, fully resolved; :class:`RunSettings` is what a user chose for a
+sweep (``None`` everywhere means "the default"), and turns into specs for a given corpus. The
+command line (``pdds run``), the notebooks (:func:`pddslib.notebook.setup`) and every experiment
+go through :class:`RunSettings`, so the same choices on the same corpus give the same specs and
+hit the same cache entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+
+#: The models of Table 1 (the registry in :mod:`pddslib.models` is checked against this list).
+MODEL_NAMES: tuple[str, ...] = ("cltnet", "cltnet_audio", "cltnet_text", "speechtext", "mat", "mcsan")
+
+#: Training settings of the original papers where they differ from :class:`TrainConfig`'s.
+#: SpeechText: Keras ``Adam()`` (lr 1e-3, no weight decay), batch 64 in the authors' notebook.
+#: MAT: the authors' IEMOCAP command (``--lr_base 0.0001 --batch_size 32``), plain Adam.
+#: CLTNet uses the defaults; MCSAN's paper gives no settings that we could verify.
+ORIGINAL_RECIPES: dict[str, dict[str, float | int]] = {
+    "speechtext": {"weight_decay": 0.0},
+    "mat": {"lr": 1e-4, "batch_size": 32, "weight_decay": 0.0},
+}
+
+#: Number of seeds of a sweep (``pdds run --seeds``, the notebooks' ``seeds``).
+DEFAULT_SEEDS = 3
+#: On the demo corpus: at most this many epochs (it learns what it can in a few; CPU minutes).
+DEMO_EPOCHS = 4
+#: On the demo corpus only, MAT runs at a quarter of its width: at its original width (17M
+#: parameters at IEMOCAP's dimensions) it alone would take most of the demo's CPU budget.
+DEMO_MODEL_OVERRIDES: dict[str, dict[str, Any]] = {"mat": {"hidden": 128, "ff_dim": 256, "pooled_dim": 256}}
+
+#: Constructor arguments of a sampler that are not run settings.
+_NOT_SETTINGS = ("classes", "random_state")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings (defaults: the paper's Section 3.2)."""
+
+    lr: float = 1e-3               # Adam learning rate
+    weight_decay: float = 1e-5     # Adam weight decay (L2, as torch.optim.Adam applies it)
+    batch_size: int = 64
+    max_epochs: int = 30           # "or at most 30 epochs"
+    patience: int = 10             # "stops if the loss does not decrease for 10 consecutive epochs"
+    amp: bool = False              # mixed precision (bf16/fp16) on CUDA; ignored on CPU
+    bucket: bool = True            # batches of similar audio length (less padding)
+    eval_batch_size: int = 256     # prediction only; does not change results
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs", "eval_batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("lr", "weight_decay"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
+                raise ValueError(f"{name} must be a finite number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
+
+
+TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def strategies() -> tuple[str, ...]:
+    """Names of the resampling strategies (those of :func:`pddslib.resample.make_resampler`)."""
+    from .resample import STRATEGIES
+
+    return tuple(STRATEGIES)
+
+
+def sampler_defaults(strategy: str) -> dict[str, Any]:
+    """The parameters a strategy takes, with their defaults (from the sampler's ``get_params()``)."""
+    from .resample import make_resampler
+
+    params = make_resampler(strategy).get_params()
+    return {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
+
+
+def default_of(strategy: str, name: str) -> Any:
+    """One sampler parameter's default, e.g. ``default_of("pdds", "sigma")`` (for help texts)."""
+    return sampler_defaults(strategy)[name]
+
+
+def sampler_parameter_names() -> tuple[str, ...]:
+    """Every parameter any strategy takes."""
+    names: dict[str, None] = {}
+    for s in strategies():
+        names.update(dict.fromkeys(sampler_defaults(s)))
+    return tuple(names)
+
+
+def _canonical(name: str, value: Any) -> Any:
+    """One spelling per value, so that equal settings hash equally (``None`` normalisation = "none")."""
+    if name == "normalize":
+        return "none" if value is None else str(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run, fully resolved: what determines its result.
+
+    Build one with :meth:`build` (flat keywords, defaults filled in) or through
+    :class:`RunSettings`.
+
+    Attributes
+    ----------
+    model : str
+        One of :data:`MODEL_NAMES`.
+    strategy : str
+        ``none``, ``happiness``, ``uniform``, ``pdds``.
+    seed : int
+    sampler : tuple of (name, value)
+        Every parameter the strategy's sampler takes (and only those), resolved.
+    train : TrainConfig
+    model_overrides : tuple of (name, value)
+        Architecture overrides (see :func:`pddslib.models.model_config`).
+    """
+
+    model: str
+    strategy: str = "none"
+    seed: int = 0
+    sampler: tuple[tuple[str, Any], ...] = ()
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model_overrides: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODEL_NAMES)}")
+        if self.strategy not in strategies():
+            raise ValueError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(strategies())}")
+        defaults = sampler_defaults(self.strategy)
+        given = dict(self.sampler)
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise ValueError(f"strategy {self.strategy!r} takes no parameter {', '.join(unknown)}; "
+                             f"its parameters: {', '.join(defaults)}")
+        resolved = tuple((k, _canonical(k, given.get(k, v))) for k, v in defaults.items())
+        object.__setattr__(self, "sampler", resolved)
+        object.__setattr__(self, "model_overrides", tuple(sorted(dict(self.model_overrides).items())))
+
+    @classmethod
+    def build(cls, model: str, strategy: str = "none", seed: int = 0, *,
+              model_overrides: Mapping[str, Any] | None = None, **params: Any) -> "RunSpec":
+        """A spec from flat keywords: sampler parameters and :class:`TrainConfig` fields.
+
+        A sampler parameter that this strategy does not take (``sigma`` for ``none``) is left
+        out; a name that is neither a sampler parameter nor a training setting is an error.
+        ``None`` means the default.
+        """
+        params = {k: v for k, v in params.items() if v is not None}
+        sampler_names = sampler_parameter_names()
+        unknown = sorted(k for k in params if k not in sampler_names and k not in TRAIN_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown run setting(s) {', '.join(unknown)}; sampler parameters: "
+                             f"{', '.join(sampler_names)}; training settings: {', '.join(TRAIN_FIELDS)}")
+        takes = sampler_defaults(strategy) if strategy in strategies() else {}
+        sampler = tuple((k, v) for k, v in params.items() if k in takes)
+        train = TrainConfig(**{k: v for k, v in params.items() if k in TRAIN_FIELDS})
+        return cls(model, strategy, int(seed), sampler, train, tuple(sorted((model_overrides or {}).items())))
+
+    @property
+    def sampler_params(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`pddslib.resample.make_resampler` for this strategy."""
+        return dict(self.sampler)
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the result (hashed into the run cache key)."""
+        train = asdict(self.train)
+        train.pop("eval_batch_size")
+        return {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": self.sampler_params,
+                "train": train, "model_overrides": dict(self.model_overrides)}
+
+    def describe(self) -> str:
+        """``cltnet pdds(sigma=1, p=0.8, ...) seed 0``: for log lines."""
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.sampler
+                           if k not in ("align", "clear_p", "balance_ratio"))
+        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + f" seed {self.seed}"
+
+
+def corpus_defaults(*, synthetic: bool, scale: float | None = None) -> dict[str, Any]:
+    """The defaults that depend on the corpus: the one place where they are decided.
+
+    Real data: the paper's settings. The synthetic demo corpus (``scale``: its size as a fraction
+    of IEMOCAP's): at most :data:`DEMO_EPOCHS` epochs, the uniform balancing level scaled with
+    the corpus (``level x scale``, so that it means the same on a smaller corpus), and
+    :data:`DEMO_MODEL_OVERRIDES`.
+
+    Returns
+    -------
+    dict
+        ``{"params": {...}, "model_overrides": {model: {...}}}``.
+    """
+    if not synthetic:
+        return {"params": {}, "model_overrides": {}}
+    level = default_of("uniform", "level")
+    scaled = max(1, round(level * (1.0 if scale is None else float(scale))))
+    return {"params": {"max_epochs": DEMO_EPOCHS, "level": scaled}, "model_overrides": DEMO_MODEL_OVERRIDES}
+
+
+def seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``3`` -> ``[0, 1, 2]``; a list is taken as it is."""
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds must be a number or a list, got {seeds!r}")
+    if isinstance(seeds, int) or (hasattr(seeds, "__index__") and not isinstance(seeds, (str, bytes))):
+        n = int(seeds)  # type: ignore[arg-type]
+        if n < 1:
+            raise ValueError(f"seeds must be >= 1, got {n}")
+        return list(range(n))
+    return [int(s) for s in seeds]
+
+
+@dataclass
+class RunSettings:
+    """What a user chose for a sweep; ``None`` or absent means the default for the corpus.
+
+    Parameters
+    ----------
+    seeds : int or sequence of int
+        ``3`` means seeds 0, 1, 2.
+    params : dict
+        Sampler parameters and :class:`TrainConfig` fields (``sigma``, ``p``, ``level``,
+        ``max_epochs``, ``lr``, ...); ``None`` values are dropped.
+    original_recipe : bool
+        Apply :data:`ORIGINAL_RECIPES` (each model's own lr / batch / weight decay).
+    model_overrides : dict, optional
+        ``{model: {field: value}}``; default: the corpus's (:func:`corpus_defaults`).
+    device, cache_dir, progress
+        Where and how runs execute (not part of a run's identity).
+    """
+
+    seeds: int | Sequence[int] = DEFAULT_SEEDS
+    params: dict[str, Any] = field(default_factory=dict)
+    original_recipe: bool = False
+    model_overrides: dict[str, dict[str, Any]] | None = None
+    device: str = "auto"
+    cache_dir: str | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        self.params = {k: v for k, v in self.params.items() if v is not None}
+        RunSpec.build("cltnet", "pdds", **{k: v for k, v in self.params.items()})  # validates the names
+
+    @property
+    def seed_values(self) -> list[int]:
+        return seed_list(self.seeds)
+
+    def resolved(self, model: str, *, synthetic: bool, scale: float | None = None,
+                 **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The flat parameters and model overrides of ``model`` on a corpus (defaults applied)."""
+        base = corpus_defaults(synthetic=synthetic, scale=scale)
+        params = dict(base["params"])
+        if self.original_recipe:
+            params.update(ORIGINAL_RECIPES.get(model, {}))
+        params.update(self.params)
+        params.update({k: v for k, v in extra.items() if v is not None})
+        overrides = (base["model_overrides"] if self.model_overrides is None else self.model_overrides).get(model, {})
+        return params, dict(overrides)
+
+    def spec(self, model: str, strategy: str, seed: int, *, synthetic: bool, scale: float | None = None,
+             **extra: Any) -> RunSpec:
+        """The spec of one run of this sweep on a corpus (``extra``: per-run settings, e.g. ``p``)."""
+        params, overrides = self.resolved(model, synthetic=synthetic, scale=scale, **extra)
+        return RunSpec.build(model, strategy, seed, model_overrides=overrides, **params)
+
+    def value(self, name: str, *, synthetic: bool, scale: float | None = None, strategy: str = "pdds") -> Any:
+        """The value a setting takes on a corpus (for display), e.g. ``value("max_epochs", ...)``."""
+        params, _ = self.resolved("cltnet", synthetic=synthetic, scale=scale)
+        if name in params:
+            return params[name]
+        if name in TRAIN_FIELDS:
+            return getattr(TrainConfig(), name)
+        return default_of(strategy, name)
