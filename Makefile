@@ -10,17 +10,17 @@ NOTEBOOKS := data_distribution table1 table2 fig5 fig6
 PARAMS ?=
 RESULTS := book/results
 
-.PHONY: demo setup notebooks book test quick clean-results
+.PHONY: demo setup notebooks book test quick core-check clean-results
 
 demo: setup notebooks book
 	@echo "Book: $(CURDIR)/book/_build/html/index.html"
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[all,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[all,test]"
 	touch $@
 
 # Executed copies go to book/results/ (never over the sources in notebooks/).
@@ -28,7 +28,7 @@ notebooks: setup
 	@mkdir -p $(RESULTS)
 	@set -e; for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb"; \
-	  $(BIN)/papermill --log-level WARNING notebooks/$$nb.ipynb $(RESULTS)/$$nb.ipynb -k python3 $(PARAMS); \
+	  $(BIN)/papermill --log-output --log-level WARNING notebooks/$$nb.ipynb $(RESULTS)/$$nb.ipynb -k python3 $(PARAMS); \
 	done
 
 book: setup
@@ -41,6 +41,20 @@ test: setup
 quick:
 	$(MAKE) notebooks PARAMS="-p quick True $(PARAMS)"
 	$(MAKE) book
+
+# The core install alone (numpy, pandas, tqdm, filelock; no torch, no matplotlib) in a fresh venv:
+# the commands documented for it must work there (CI runs this).
+CORE_VENV ?= /tmp/pdds-core-venv
+core-check:
+	rm -rf $(CORE_VENV) && $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/pip install --quiet -c constraints.txt .
+	cd /tmp && $(CORE_VENV)/bin/pdds --help >/dev/null
+	cd /tmp && $(CORE_VENV)/bin/pdds stats --reference train --json >/dev/null
+	cd /tmp && $(CORE_VENV)/bin/pdds plan --reference train --json >/dev/null
+	cd /tmp && $(CORE_VENV)/bin/pdds plan --reference train --strategy uniform >/dev/null
+	cd /tmp && ! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null
+	cd /tmp && $(CORE_VENV)/bin/pdds run --model cltnet --out /tmp/pdds-core-out 2>&1 | grep -q "needs the ml extra"
+	@echo "core install: pdds --help, stats and plan work without torch"
 
 clean-results:
 	rm -rf $(RESULTS) book/_build

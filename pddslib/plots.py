@@ -5,7 +5,8 @@ Colours follow the paper's Fig. 2: purple for clear samples, orange for ambiguou
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Any, Callable, Sequence, TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,14 +20,26 @@ CLEAR = "#7b4fa0"      # purple
 AMBIGUOUS = "#f28e2b"  # orange
 PAPER = "#555555"
 
-plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10,
-                     "figure.dpi": 110, "savefig.bbox": "tight"})
+#: Applied inside each figure function only (the user's global matplotlib style is left alone).
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.dpi": 110}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _styled(fn: _F) -> _F:
+    """Run a figure function under :data:`STYLE` (a ``matplotlib.rc_context``)."""
+    @functools.wraps(fn)
+    def inner(*args: Any, **kwargs: Any) -> Any:
+        with plt.rc_context(STYLE):
+            return fn(*args, **kwargs)
+    return inner  # type: ignore[return-value]
 
 
 def _name(c: str) -> str:
     return CLASS_NAMES.get(c, c)
 
 
+@_styled
 def one_hot_distribution(sizes: dict[str, dict[str, int]], title: str = "") -> plt.Figure:
     """Fig. 1(a): utterances per (one-hot, consensus) label, stacked by split."""
     classes = list(next(iter(sizes.values())))
@@ -48,6 +61,7 @@ def one_hot_distribution(sizes: dict[str, dict[str, int]], title: str = "") -> p
     return fig
 
 
+@_styled
 def pair_counts_heatmap(counts: CountTable, title: str = "") -> plt.Figure:
     """Fig. 1(b) as an annotated matrix: clear counts on the diagonal (bold), ambiguous off it.
 
@@ -76,6 +90,7 @@ def pair_counts_heatmap(counts: CountTable, title: str = "") -> plt.Figure:
     return fig
 
 
+@_styled
 def smoothing_pairs(plan: Plan, title: str = "", ncols: int = 5) -> plt.Figure:  # 5 wide, 3 for pages
     """Fig. 2: each emotion pair's chain [I, I_j, J_i, J] before (light) and after (dark) PDDS."""
     cl = plan.classes
@@ -107,6 +122,7 @@ def smoothing_pairs(plan: Plan, title: str = "", ncols: int = 5) -> plt.Figure: 
     return fig
 
 
+@_styled
 def strategy_sizes(strategies: pd.DataFrame, title: str = "") -> plt.Figure:
     """Training-set size (clear + ambiguous) under each strategy, split into original and new."""
     fig, ax = plt.subplots(figsize=(6.0, 2.8))
@@ -126,6 +142,7 @@ def strategy_sizes(strategies: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+@_styled
 def table1_comparison(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     """Table 1 as a figure: WA and UA without/with PDDS per model (mean ± std), paper as crosses."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
@@ -148,6 +165,7 @@ def table1_comparison(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+@_styled
 def confusion_pair(matrices: dict[str, np.ndarray], classes: Sequence[str], titles: Sequence[str] | None = None,
                    suptitle: str = "") -> plt.Figure:
     """Fig. 5: row-normalised confusion matrices side by side, with counts in each cell."""
@@ -173,6 +191,7 @@ def confusion_pair(matrices: dict[str, np.ndarray], classes: Sequence[str], titl
     return fig
 
 
+@_styled
 def recall_change_bars(change: pd.DataFrame, title: str = "") -> plt.Figure:
     """Change of per-class recall with PDDS (mean ± std over seeds, percentage points)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
@@ -187,6 +206,7 @@ def recall_change_bars(change: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
+@_styled
 def p_sweep(summary: pd.DataFrame, best_p: float | None = None, title: str = "") -> plt.Figure:
     """Fig. 6: WA and UA against the mixup weight p, with error bars over seeds."""
     fig, ax = plt.subplots(figsize=(5.6, 3.4))
@@ -204,6 +224,7 @@ def p_sweep(summary: pd.DataFrame, best_p: float | None = None, title: str = "")
     return fig
 
 
+@_styled
 def strategy_accuracy(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     """Table 2 as a figure: WA and UA per training-data strategy (mean ± std), the paper's as
     crosses, and each training set's size under its name."""

@@ -29,6 +29,10 @@ def _layer(text: str) -> str | int:
 
 @needs_extra("extract")
 def cmd_extract(args: argparse.Namespace) -> int:
+    import soundfile  # noqa: F401  (the ml extra: checked before any work)
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
     from ..features.extract import extract
     from ..features.store import FeatureStore
 

@@ -49,6 +49,8 @@ def _write_outputs(out: Path, res) -> Path:
 
 @needs_extra("run")
 def cmd_run(args: argparse.Namespace) -> int:
+    import torch  # noqa: F401  (the ml extra: checked before any work)
+
     from ..runner import check_writable, default_run_cache, format_pm, load_corpus, run_settings
 
     settings = settings_from_args(args)

@@ -46,6 +46,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .hub import is_local_model, load_pretrained, model_identity  # noqa: F401 (re-exported)
+
 SAMPLE_RATE = 16_000
 #: Input seconds per step of the fast conv path, by device type (see AudioEncoder).
 CHUNK_SECONDS = {"cpu": 2.0, "cuda": 10.0}
@@ -143,25 +145,6 @@ def read_wav(path: str | Path, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, boo
 
 # -- the encoder -------------------------------------------------------------------------------
 
-def is_local_model(name: str | Path) -> bool:
-    """True when ``name`` is a folder on disk (else it is a hub name)."""
-    return Path(name).expanduser().is_dir()
-
-
-def model_identity(name: str | Path) -> str:
-    """What identifies a model in a configuration: the resolved path of a local folder, else the name."""
-    return str(Path(name).expanduser().resolve()) if is_local_model(name) else str(name)
-
-
-def load_pretrained(loader: Callable[..., Any], name: str | Path, what: str) -> Any:
-    """``loader(name)`` with an error that says what failed and how to fix it when offline."""
-    try:
-        return loader(str(Path(name).expanduser()) if is_local_model(name) else str(name))
-    except OSError as err:
-        raise OSError(f"{what} {str(name)!r}: cannot load ({err}). Give a hub name that is in the local "
-                      f"Hugging Face cache, or a local folder written by save_pretrained.") from None
-
-
 @dataclass
 class _ConvSpec:
     weight: "Any"     # (k * C_in, C_out): rows ordered (tap, input channel)
@@ -245,6 +228,10 @@ class AudioEncoder:
 
         dev = resolve_device(device)
         model = load_pretrained(AutoModel.from_pretrained, name, "audio model")
+        if not hasattr(model, "feature_extractor"):
+            kind = getattr(model.config, "model_type", type(model).__name__)
+            raise ValueError(f"audio model {str(name)!r} is a {kind!r} model; expected a wav2vec2-family "
+                             f"checkpoint (data2vec-audio, wav2vec2, HuBERT, WavLM) with a conv feature encoder")
         try:
             fe = load_pretrained(AutoFeatureExtractor.from_pretrained, name, "audio feature extractor")
             normalize = bool(getattr(fe, "do_normalize", True))

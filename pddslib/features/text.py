@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .audio import load_pretrained
+from .hub import load_pretrained
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,9 @@ class TextEncoder:
 
         tok = load_pretrained(AutoTokenizer.from_pretrained, name, "text tokenizer")
         model = load_pretrained(AutoModel.from_pretrained, name, "text model")
+        if hasattr(model, "feature_extractor") or not hasattr(model.config, "hidden_size"):
+            kind = getattr(model.config, "model_type", type(model).__name__)
+            raise ValueError(f"text model {str(name)!r} is a {kind!r} model; expected a BERT-family text encoder")
         return cls(model, tok, device=resolve_device(device))
 
     @property
