@@ -10,7 +10,7 @@ does not depend on the weights) and the same torch thread setting:
   of its own. It computes only what is needed, so it is the like-for-like baseline;
 - naive, whole model: the same loop calling ``model(x).extract_features``, as most scripts do
   (the transformer runs too, and its output is thrown away);
-- optimised: :func:`pddslib.features.extract.audio_features` with an
+- optimised: :func:`pddslib.features.pipeline.audio_features` with an
   :class:`pddslib.features.audio.AudioEncoder`, exactly as ``pdds extract`` runs it.
 
 The wavs are generated (16 kHz, durations drawn like IEMOCAP's: mean about 4.5 s, 1-15 s). The
@@ -43,7 +43,7 @@ from transformers import Data2VecAudioConfig, Data2VecAudioModel, Wav2Vec2Featur
 
 from pddslib.device import resolve_device
 from pddslib.features.audio import CHUNK_SECONDS, AudioEncoder
-from pddslib.features.extract import audio_features, default_threads
+from pddslib.features.pipeline import audio_features, default_threads
 
 SR = 16_000
 
@@ -107,7 +107,7 @@ def optimised(encoder: AudioEncoder, paths: list[Path], **kw) -> list[np.ndarray
 
 def module_batched(model: torch.nn.Module, paths: list[Path], device: torch.device, budget: float) -> list[np.ndarray]:
     """Ablation: the module's own conv stack on length-bucketed padded batches (no threads)."""
-    from pddslib.features.extract import length_batches
+    from pddslib.features.pipeline import length_batches
 
     waves = []
     for p in paths:

@@ -2,6 +2,18 @@
 Liang, Jiang, Xu, Zhou, "Gaussian-smoothed imbalance data improves speech emotion recognition",
 ICASSP 2023.
 
+Where the paper's equations live (each in one small function):
+
+=========  ==========================================================================
+Eq. (1)    :func:`pddslib.smoothing.smooth_pairs` (kernel: :func:`~pddslib.smoothing.kernel_weights`)
+Eq. (2)    :func:`pddslib.mixup.mix_sequences` (batched on a device: :func:`~pddslib.mixup.mix_padded`)
+Eq. (3)    :func:`pddslib.mixup.mix_labels`
+Eq. (6)    :func:`pddslib.training.kl_loss`
+WA, UA     :func:`pddslib.metrics.weighted_accuracy`, :func:`~pddslib.metrics.unweighted_accuracy`
+=========  ==========================================================================
+
+Run settings and their defaults are declared once, in :mod:`pddslib.config`.
+
 The algorithmic core (vote parsing, Eq. 1 smoothing, Eqs. 2-3 mixup, the resampling API) needs
 only numpy and pandas; feature extraction, models and training need the ``ml`` extra (torch,
 transformers).

@@ -162,7 +162,7 @@ class RunSpec:
 
     @classmethod
     def build(cls, model: str, strategy: str = "none", seed: int = 0, *,
-              model_overrides: Mapping[str, Any] | None = None, **params: Any) -> "RunSpec":
+              model_overrides: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None, **params: Any) -> "RunSpec":
         """A spec from flat keywords: sampler parameters and :class:`TrainConfig` fields.
 
         A sampler parameter that this strategy does not take (``sigma`` for ``none``) is left
@@ -178,7 +178,7 @@ class RunSpec:
         takes = sampler_defaults(strategy) if strategy in strategies() else {}
         sampler = tuple((k, v) for k, v in params.items() if k in takes)
         train = TrainConfig(**{k: v for k, v in params.items() if k in TRAIN_FIELDS})
-        return cls(model, strategy, int(seed), sampler, train, tuple(sorted((model_overrides or {}).items())))
+        return cls(model, strategy, int(seed), sampler, train, tuple(sorted(dict(model_overrides or {}).items())))
 
     @property
     def sampler_params(self) -> dict[str, Any]:

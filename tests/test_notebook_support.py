@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pddslib.notebook import DEMO_EPOCHS, QUICK, pm, setup, table1_view, uniform_level
+from pddslib.config import DEMO_EPOCHS
+from pddslib.notebook import QUICK, pm, setup, table1_view, uniform_level
 
 
 def test_pm_formats_mean_and_spread():
@@ -15,20 +16,20 @@ def test_pm_formats_mean_and_spread():
 
 
 def test_uniform_level_scales_on_the_demo_only():
-    assert uniform_level(0, synthetic=False, demo_scale=0.05) == 400
-    assert uniform_level(0, synthetic=True, demo_scale=0.05) == 20
+    assert uniform_level(None, synthetic=False, demo_scale=0.05) == 400
+    assert uniform_level(None, synthetic=True, demo_scale=0.05) == 20
     assert uniform_level(123, synthetic=True, demo_scale=0.05) == 123
 
 
 def test_setup_defaults_and_quick(monkeypatch, tmp_path):
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path))
     run = setup()
-    assert run.synthetic and run.settings.max_epochs == DEMO_EPOCHS and run.settings.seeds == 3
-    assert run.settings.level == 20 and "mat" in run.settings.model_overrides
-    quick = setup(quick=True, seeds=5, epochs=0)
-    assert quick.settings.seeds == QUICK["seeds"] and quick.settings.max_epochs == QUICK["epochs"]
+    assert run.synthetic and run.max_epochs == DEMO_EPOCHS and run.n_seeds == 3
+    assert run.level == 20 and run.model_overrides("mat") and not run.model_overrides("cltnet")
+    quick = setup(quick=True, seeds=5)
+    assert quick.n_seeds == QUICK["seeds"] and quick.max_epochs == QUICK["epochs"]
     explicit = setup(seeds=2, epochs=7, level=55)
-    assert (explicit.settings.seeds, explicit.settings.max_epochs, explicit.settings.level) == (2, 7, 55)
+    assert (explicit.n_seeds, explicit.max_epochs, explicit.level) == (2, 7, 55)
     with pytest.raises(FileNotFoundError, match="pdds extract"):
         setup(corpus="iemocap", store=str(tmp_path / "nowhere"))
 

@@ -38,7 +38,7 @@ def full_run(corpus, tmp_path_factory):
     torch.set_num_threads(1)
     try:
         cache = tmp_path_factory.mktemp("runs")
-        spec = RunSpec("cltnet", strategy="none", seed=0, max_epochs=3)
+        spec = RunSpec.build("cltnet", strategy="none", seed=0, max_epochs=3)
         record, preds = run_one(spec, corpus, cache_dir=cache, device="cpu")
     finally:
         torch.set_num_threads(n)
@@ -86,39 +86,39 @@ def test_cached_run_is_not_retrained(corpus, full_run, monkeypatch):
                        preds[[f"p_{c}" for c in CLASSES]].to_numpy(), atol=1e-6)
     # a setting that 'none' does not use hits the same cache entry ...
     for irrelevant in (dict(sigma=2.0), dict(p=0.6), dict(normalize="sum"), dict(level=100)):
-        other = RunSpec("cltnet", strategy="none", seed=0, max_epochs=3, **irrelevant)
+        other = RunSpec.build("cltnet", strategy="none", seed=0, max_epochs=3, **irrelevant)
         assert run_key(other, corpus) == record["key"]
         assert run_one(other, corpus, cache_dir=cache, device="cpu")[0]["cached"]
     # ... while one that changes the run misses it (and so trains: here, the patched error)
     for relevant in (dict(seed=1), dict(max_epochs=4), dict(lr=1e-4), dict(strategy="pdds")):
-        other = RunSpec(**{**dict(model="cltnet", strategy="none", seed=0, max_epochs=3), **relevant})
+        other = RunSpec.build(**{**dict(model="cltnet", strategy="none", seed=0, max_epochs=3), **relevant})
         assert run_key(other, corpus) != record["key"]
         with pytest.raises(AssertionError, match="should come from the cache"):
             run_one(other, corpus, cache_dir=cache, device="cpu")
 
 
 def test_run_key_depends_on_the_strategy_parameters_that_matter(corpus):
-    pdds = RunSpec("cltnet", strategy="pdds")
-    assert run_key(pdds, corpus) != run_key(RunSpec("cltnet", strategy="pdds", p=0.7), corpus)
-    assert run_key(pdds, corpus) != run_key(RunSpec("cltnet", strategy="pdds", sigma=2.0), corpus)
-    assert run_key(pdds, corpus) != run_key(RunSpec("cltnet", strategy="pdds", align="crop"), corpus)
-    assert run_key(pdds, corpus) != run_key(RunSpec("cltnet_audio", strategy="pdds"), corpus)
-    assert run_key(pdds, corpus) == run_key(RunSpec("cltnet", strategy="pdds", level=100), corpus)
-    happy = RunSpec("cltnet", strategy="happiness")
-    assert run_key(happy, corpus) == run_key(RunSpec("cltnet", strategy="happiness", sigma=3.0, p=0.6), corpus)
-    assert run_key(happy, corpus) != run_key(RunSpec("cltnet", strategy="happiness", clear_p=0.6), corpus)
+    pdds = RunSpec.build("cltnet", strategy="pdds")
+    assert run_key(pdds, corpus) != run_key(RunSpec.build("cltnet", strategy="pdds", p=0.7), corpus)
+    assert run_key(pdds, corpus) != run_key(RunSpec.build("cltnet", strategy="pdds", sigma=2.0), corpus)
+    assert run_key(pdds, corpus) != run_key(RunSpec.build("cltnet", strategy="pdds", align="crop"), corpus)
+    assert run_key(pdds, corpus) != run_key(RunSpec.build("cltnet_audio", strategy="pdds"), corpus)
+    assert run_key(pdds, corpus) == run_key(RunSpec.build("cltnet", strategy="pdds", level=100), corpus)
+    happy = RunSpec.build("cltnet", strategy="happiness")
+    assert run_key(happy, corpus) == run_key(RunSpec.build("cltnet", strategy="happiness", sigma=3.0, p=0.6), corpus)
+    assert run_key(happy, corpus) != run_key(RunSpec.build("cltnet", strategy="happiness", clear_p=0.6), corpus)
 
 
 def test_changed_p_misses_the_cache(corpus, tmp_path, monkeypatch):
     cache = tmp_path / "runs"
-    spec = RunSpec("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL)
+    spec = RunSpec.build("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL)
     first, _ = run_one(spec, corpus, cache_dir=cache, device="cpu")
     assert not first["cached"]
     _train_must_not_run(monkeypatch)
-    assert run_one(RunSpec("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL, level=7), corpus,
+    assert run_one(RunSpec.build("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL, level=7), corpus,
                    cache_dir=cache, device="cpu")[0]["cached"]
     with pytest.raises(AssertionError, match="should come from the cache"):
-        run_one(RunSpec("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL, p=0.7), corpus,
+        run_one(RunSpec.build("cltnet", strategy="pdds", max_epochs=1, model_overrides=SMALL, p=0.7), corpus,
                 cache_dir=cache, device="cpu")
 
 
@@ -154,7 +154,7 @@ def test_the_cached_record_and_predictions(corpus, full_run):
 
 def test_interrupted_sweep_resumes(corpus, tmp_path, monkeypatch):
     cache = tmp_path / "runs"
-    specs = [RunSpec("cltnet", strategy="none", seed=s, max_epochs=1, model_overrides=SMALL) for s in range(3)]
+    specs = [RunSpec.build("cltnet", strategy="none", seed=s, max_epochs=1, model_overrides=SMALL) for s in range(3)]
     real = training.train_model
     calls = []
 
@@ -187,15 +187,15 @@ def test_align_changes_a_happiness_run(corpus, tmp_path):
     # happiness balancing adds clear samples by mixup (p = 0.5), so the sequence alignment matters
     recs = {}
     for align in ("pad", "crop"):
-        spec = RunSpec("cltnet", strategy="happiness", align=align, max_epochs=1, model_overrides=SMALL)
+        spec = RunSpec.build("cltnet", strategy="happiness", align=align, max_epochs=1, model_overrides=SMALL)
         recs[align] = run_one(spec, corpus, cache_dir=tmp_path / align, device="cpu", recompute=True)[0]
     assert recs["pad"]["n_new"] > 0  # measured: 8 new happiness samples at scale 0.05
     assert recs["pad"]["losses"] != recs["crop"]["losses"]
 
 
 def test_happiness_run_key_depends_on_align(corpus):
-    pad = RunSpec("cltnet", strategy="happiness", align="pad")
-    crop = RunSpec("cltnet", strategy="happiness", align="crop")
+    pad = RunSpec.build("cltnet", strategy="happiness", align="pad")
+    crop = RunSpec.build("cltnet", strategy="happiness", align="crop")
     assert run_key(pad, corpus) != run_key(crop, corpus)
 
 
@@ -203,7 +203,7 @@ def test_a_rewritten_store_is_not_read_from_stale_memory(tmp_path):
     import shutil
 
     path = tmp_path / "store"
-    spec = RunSpec("cltnet", strategy="none", seed=0, max_epochs=1, model_overrides=SMALL)
+    spec = RunSpec.build("cltnet", strategy="none", seed=0, max_epochs=1, model_overrides=SMALL)
     demo.write_store(path, scale=0.05, seed=0)
     run_one(spec, load_corpus(str(path)), cache_dir=tmp_path / "runs", device="cpu")
     # the store is re-generated in place (as `pdds extract` or write_store(overwrite=True) would)
@@ -260,9 +260,9 @@ def test_run_command_rejects_unknown_names(tmp_path, capsys, argv, word):
 
 def test_runspec_rejects_unknown_names():
     with pytest.raises(ValueError, match="cltnet"):
-        RunSpec("nosuchnet")
+        RunSpec.build("nosuchnet")
     with pytest.raises(ValueError, match="pdds"):
-        RunSpec("cltnet", strategy="smote")
+        RunSpec.build("cltnet", strategy="smote")
 
 
 def test_load_corpus_demo_is_cached_under_pdds_cache(tmp_path):

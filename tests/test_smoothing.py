@@ -89,7 +89,7 @@ def test_targets_never_fall_below_original():
 
 
 def test_iemocap_plan_worked_example():
-    plan = pdds_plan(iemocap_counts("train"))
+    plan = pdds_plan(iemocap_counts("train"), sigma=1.0)
     d = plan.to_dict()
     # ang>hap: chain [ang 304, ang>hap 1, hap>ang 0, hap 215]
     assert d["targets"]["ang>hap"] == round(W * 304 + 1 + W * 0)

@@ -71,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except (ValueError, OSError, MissingExtra, FloatingPointError) as err:
+    except MissingExtra as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except (ValueError, OSError, FloatingPointError) as err:
         print(f"pdds {args.command}: error: {_message(err)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,7 +5,7 @@ Dense(256); speech = 34 hand-crafted features per 200 ms frame, exactly 100 fram
 Flatten -> Dense(1024, ReLU) -> Dropout(0.2) -> Dense(256); Concat -> Dense(256, ReLU) ->
 Dense(C, softmax).
 
-Here (DESIGN.md, decision 8) the inputs are the shared data2vec frames and BERT tokens:
+Here (Decisions page, "Models") the inputs are the shared data2vec frames and BERT tokens:
 
 * text: the BERT vectors take the place of the embedding layer; the second LSTM's state at the
   last *valid* token is used.
