@@ -11,9 +11,10 @@ Two ways to publish:
 * :func:`publish_once` (write-once, for content-keyed caches): the first finished writer wins,
   later writers discard their copy and use the published one;
 * :func:`atomic_dir` (replace): the new folder takes the place of the old one without the target
-  ever being missing (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere the old folder is renamed
-  aside just before the new one is renamed in). Replacers are serialised by a lock file
-  ``.NAME.lock`` beside the target.
+  ever being missing: ``renameat2(RENAME_EXCHANGE)`` swaps them atomically on Linux (no lock
+  needed: the last swap wins). Elsewhere (or on a filesystem without it) the old folder is renamed
+  aside just before the new one is renamed in, a window of two system calls, and replacers are
+  serialised by a ``filelock`` lock file ``.NAME.lock`` beside the target.
 """
 
 from __future__ import annotations
@@ -129,9 +130,9 @@ def _swap_in(new: Path, target: Path) -> Path | None:
         except FileExistsError:
             pass
         try:
+            old = temp_dir_name(target, "old")
             if _rename2(new, target, _RENAME_EXCHANGE):
                 return new  # the old folder now has new's name
-            old = temp_dir_name(target, "old")
             os.rename(target, old)  # fallback: target is missing until the next rename
             try:
                 os.rename(new, target)
@@ -175,8 +176,9 @@ def atomic_dir(target: str | os.PathLike, replace: bool = True, *, log: Log | No
         The folder to write.
     replace : bool
         True: an existing ``target`` is replaced, and it is never missing meanwhile (the new folder
-        is swapped in, then the old one is deleted); replacers of one target are serialised by a
-        lock file ``.NAME.lock`` beside it. False: write once; FileExistsError when ``target``
+        is swapped in, then the old one is deleted). Where the system cannot exchange two folders
+        atomically, the old one is renamed aside just before the new one is renamed in, and
+        replacers of one target are serialised by a lock file ``.NAME.lock`` beside it. False: write once; FileExistsError when ``target``
         exists on entry or was published by another writer before this one finished (this copy is
         then discarded).
     log : callable, optional
@@ -197,8 +199,11 @@ def atomic_dir(target: str | os.PathLike, replace: bool = True, *, log: Log | No
     try:
         yield tmp
         if replace:
-            with _lock(target):
+            if _renameat2 is not None:  # an atomic exchange needs no lock
                 old = _swap_in(tmp, target)
+            else:
+                with _lock(target):
+                    old = _swap_in(tmp, target)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         else:
