@@ -288,10 +288,11 @@ def ensure_store(scale: float = DEFAULT_SCALE, seed: int = 0, **kwargs: Any) -> 
     -------
     Path
     """
-    from ..features.store import config_hash
+    from ..features.store import VERSION, config_hash
     from ..features.store import write_store as _write
 
-    key = config_hash({"scale": scale, "seed": seed, "v": GENERATOR_VERSION, **kwargs})
+    # the store format is in the key: a store cached by an older pddslib is not reused
+    key = config_hash({"scale": scale, "seed": seed, "v": GENERATOR_VERSION, "store": VERSION, **kwargs})
     path = cache_dir() / f"scale{scale:g}-seed{seed}-{key}"
     if (path / "store.json").is_file():
         return path

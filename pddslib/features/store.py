@@ -176,7 +176,7 @@ def _check_manifest(manifest: pd.DataFrame, classes: Sequence[str], modalities: 
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise StoreError(f"{source}: row {i} ({manifest['utt_id'].iloc[i]}): column {col} holds "
-                             f"{raw.iloc[i]!r}, expected {'a whole number' if whole else 'a number'}")
+                             f"'{raw.iloc[i]}', expected {'a whole number' if whole else 'a number'}")
         manifest[col] = vals.astype(np.int64) if whole else vals
     if manifest["utt_id"].duplicated().any():
         dup = manifest.loc[manifest["utt_id"].duplicated(), "utt_id"].iloc[0]
@@ -343,9 +343,10 @@ class FeatureStore:
                 if not p.is_file():
                     raise StoreError(f"{p}: not found (modality {mod!r} is listed in store.json)")
             rec = recorded["arrays"][mod] if recorded else None
-            if rec is not None and a_path.stat().st_size != rec["bytes"]:
-                raise StoreError(f"{a_path}: {a_path.stat().st_size} bytes, but {rec['bytes']} were recorded "
-                                 f"at assembly (truncated or replaced?); {_EXTRACT_HINT}")
+            size = a_path.stat().st_size
+            if rec is not None and size != rec["bytes"]:
+                raise StoreError(f"{a_path}: {size} bytes{' (empty file)' if size == 0 else ''}, expected "
+                                 f"{rec['bytes']} as recorded at assembly (truncated or replaced?); {_EXTRACT_HINT}")
             arr = _load_npy(a_path, mmap=True)
             off = _load_npy(o_path, mmap=False)
             if arr.dtype != np.dtype(info["dtype"]):
