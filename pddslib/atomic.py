@@ -178,9 +178,9 @@ def atomic_dir(target: str | os.PathLike, replace: bool = True, *, log: Log | No
         True: an existing ``target`` is replaced, and it is never missing meanwhile (the new folder
         is swapped in, then the old one is deleted). Where the system cannot exchange two folders
         atomically, the old one is renamed aside just before the new one is renamed in, and
-        replacers of one target are serialised by a lock file ``.NAME.lock`` beside it. False: write once; FileExistsError when ``target``
-        exists on entry or was published by another writer before this one finished (this copy is
-        then discarded).
+        replacers of one target are serialised by a lock file ``.NAME.lock`` beside it.
+        False: write once; FileExistsError when ``target`` exists on entry or was published by
+        another writer before this one finished (this copy is then discarded).
     log : callable, optional
         Receives the one-line report of :func:`sweep_orphans` (default: :func:`warnings.warn`).
 
