@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -115,11 +117,14 @@ def test_wrong_dimension(store_path):
 
 
 def test_nan_in_an_array_is_found_when_validating(store_path):
+    # written in place with the modification time restored: the cheap fingerprint check passes
+    stamp = (store_path / "audio.npy").stat()
     arr = np.load(store_path / "audio.npy", mmap_mode="r+")
     off = np.load(store_path / "audio_offsets.npy")
     arr[off[3] + 0, 1] = np.nan
     arr.flush()
     del arr
+    os.utime(store_path / "audio.npy", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
     FeatureStore.open(store_path, validate=False)  # memory-mapped, not scanned
     with pytest.raises(StoreError, match=rf"{re.escape(str(store_path / 'audio.npy'))}: NaN or inf in frame {off[3]} \(utterance .*F003\)"):
         FeatureStore.open(store_path, validate=True)
@@ -169,3 +174,115 @@ def test_unfinished_extraction_hint(tmp_path):
     (tmp_path / "store.partial").mkdir()
     with pytest.raises(StoreError, match="unfinished extraction"):
         FeatureStore.open(tmp_path / "store")
+
+
+# -- the content fingerprint: what the run cache keys on ---------------------------------------------------
+
+def _fingerprint(path: Path) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unchanged store opens without a warning
+        return FeatureStore.open(path).fingerprint
+
+
+def _edit_meta(path: Path, edit) -> None:
+    meta = json.loads((path / "store.json").read_text())
+    edit(meta)
+    (path / "store.json").write_text(json.dumps(meta, indent=1))
+
+
+def test_identical_stores_have_identical_fingerprints(tmp_path, store_path):
+    fp = _fingerprint(store_path)
+    assert len(fp) == 16 and int(fp, 16) >= 0
+    assert FeatureStore.open(store_path).info()["fingerprint"] == fp and f"content {fp}" in FeatureStore.open(store_path).summary()
+    assert _fingerprint(write(tmp_path / "again")[0]) == fp  # same content, other path, other mtimes
+    manifest, seqs = make_manifest()
+    write_store(store_path, manifest, seqs, classes=CLASSES, dims=DIMS, config={"other": "config"},
+                corpus="test", dtype="float32", overwrite=True)
+    assert _fingerprint(store_path) == fp  # the key is the content, not the config that produced it
+    assert _fingerprint(write(tmp_path / "seed1", seed=1)[0]) != fp
+    assert _fingerprint(write(tmp_path / "f16", dtype="float16")[0]) != fp
+
+
+def _relabel(m):
+    dist = [f"dist_{c}" for c in CLASSES]
+    m.loc[2, dist] = 0.0
+    m.loc[2, "dist_sad"] = 1.0
+    m.loc[2, ["consensus", "major", "category", "minor"]] = ["sad", "sad", "clear", ""]
+
+
+@pytest.mark.parametrize("edit", [
+    _relabel,
+    lambda m: m.__setitem__("split", "train"),
+    lambda m: m.__setitem__("consensus", m["consensus"].where(m.index != 0, m["consensus"][1])),
+    lambda m: m.__setitem__("dist_ang", m["dist_ang"].round(3)),
+], ids=["relabel-one-row", "every-split-train", "consensus-only", "dist-rounded"])
+def test_a_manifest_edit_changes_the_fingerprint(store_path, edit):
+    before = _fingerprint(store_path)
+    _edit_manifest(store_path, edit)
+    m = pd.read_csv(store_path / "manifest.csv", keep_default_na=False)
+    s = m[[f"dist_{c}" for c in CLASSES]].sum(axis=1)
+    for c in CLASSES:  # keep every row a distribution
+        m[f"dist_{c}"] = m[f"dist_{c}"] / s
+    m.to_csv(store_path / "manifest.csv", index=False)
+    with pytest.warns(UserWarning, match=r"manifest\.csv: labels, splits or classes changed after assembly"):
+        after = FeatureStore.open(store_path).fingerprint
+    assert after != before
+
+
+def test_an_irrelevant_manifest_column_keeps_the_fingerprint(store_path):
+    before = _fingerprint(store_path)
+    _edit_manifest(store_path, lambda m: m.__setitem__("gender", "M"))
+    assert _fingerprint(store_path) == before
+
+
+def test_reordered_classes_change_the_fingerprint_and_renamed_ones_are_refused(store_path):
+    before = _fingerprint(store_path)
+    _edit_meta(store_path, lambda meta: meta.__setitem__("classes", meta["classes"][::-1]))
+    with pytest.warns(UserWarning, match=r"store\.json: labels, splits or classes changed after assembly"):
+        st = FeatureStore.open(store_path)
+    assert st.fingerprint != before and st.classes == tuple(CLASSES[::-1])
+    _edit_meta(store_path, lambda meta: meta.__setitem__("classes", ["joy" if c == "hap" else c for c in CLASSES]))
+    with pytest.raises(StoreError, match=rf"{re.escape(str(store_path / 'manifest.csv'))}: missing column\(s\) \['dist_joy'\]"):
+        FeatureStore.open(store_path)
+
+
+def test_a_feature_value_changed_in_place_is_refused(store_path):
+    arr = np.load(store_path / "audio.npy", mmap_mode="r+")
+    arr[3, 2] = -arr[3, 2] + 1.0
+    arr.flush()
+    del arr
+    with pytest.raises(StoreError, match=rf"{re.escape(str(store_path / 'audio.npy'))}: content differs from the fingerprint recorded at assembly"):
+        FeatureStore.open(store_path, validate=False)
+
+
+def test_a_dropped_modality_is_refused(store_path):
+    _edit_meta(store_path, lambda meta: meta["modalities"].pop("text"))
+    with pytest.raises(StoreError, match=rf"{re.escape(str(store_path / 'store.json'))}: modalities \['audio'\] but the fingerprint .* covers \['audio', 'text'\]"):
+        FeatureStore.open(store_path)
+
+
+def test_verify_finds_an_edit_that_kept_the_modification_time(store_path):
+    st = FeatureStore.open(store_path)
+    assert any("audio.npy: sha256 as recorded" in line for line in st.verify())
+    before = st.fingerprint
+    stamp = (store_path / "audio.npy").stat()
+    arr = np.load(store_path / "audio.npy", mmap_mode="r+")
+    arr[0, 0] = arr[0, 0] + 1.0
+    arr.flush()
+    del arr
+    os.utime(store_path / "audio.npy", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    st = FeatureStore.open(store_path)  # the cheap check cannot see it
+    assert st.fingerprint == before
+    with pytest.raises(StoreError, match=rf"{re.escape(str(store_path / 'audio.npy'))}: content differs from the fingerprint recorded at assembly"):
+        st.verify()
+
+
+def test_a_version_1_store_gets_the_same_fingerprint_with_one_warning(store_path):
+    before = _fingerprint(store_path)
+    _edit_meta(store_path, lambda meta: (meta.pop("fingerprint"), meta.__setitem__("version", 1)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = FeatureStore.open(store_path)
+    assert [str(w.message) for w in caught if "version-1 store" in str(w.message)] and len(caught) == 1
+    assert st.fingerprint == before
+    assert "version-1 store" in st.verify()[0]
