@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .atomic import publish_once, remove_entry
+from .atomic import publish_once, remove_dir
 from .cache import cache_path
 from .config import RunSettings, RunSpec, seed_list
 from .features.store import FeatureStore, config_hash
@@ -168,7 +168,7 @@ def _read_cached(folder: Path, key: str) -> tuple[dict, pd.DataFrame] | None:
     except (OSError, ValueError, pd.errors.ParserError) as err:
         warnings.warn(f"{folder}: damaged cached run ({err}); it is removed and the run computed again",
                       stacklevel=3)
-        remove_entry(folder)
+        remove_dir(folder)
         return None
     record["cached"] = True
     return record, preds
@@ -280,7 +280,7 @@ def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | Non
     key = run_key(spec, corpus)
     folder = cache / key
     if recompute:
-        remove_entry(folder)
+        remove_dir(folder)
     hit = _read_cached(folder, key)
     if hit is not None:
         return hit
