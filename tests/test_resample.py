@@ -6,7 +6,7 @@ import pytest
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing, make_resampler, plan_for
 from pddslib.labels import CLASSES, cells_from_distributions
 from pddslib.reference import iemocap_counts
-from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, ORIGINAL, counts_from_cells
+from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, counts_from_cells
 
 
 def training_set(counts, seed=0):

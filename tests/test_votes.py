@@ -1,7 +1,6 @@
 """IEMOCAP evaluation parsing, vote policies, CREMA-D votes, and the stats/plan CLI."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from iemocap_fixture import Utt, small_release, write_tree
 from pddslib.cli import main
 from pddslib.corpora import crema_d, iemocap
 from pddslib.corpora.errors import CorpusFormatError
-from pddslib.labels import VotePolicy, categorize, tally_votes, Evaluation
+from pddslib.labels import VotePolicy, categorize, tally_votes
 
 
 @pytest.fixture(scope="module")

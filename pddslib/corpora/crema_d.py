@@ -4,7 +4,9 @@ Each row holds the vote counts of one clip in one rating modality; the row id is
 ``100000 * modality + clip`` with modality 1 = voice only, 2 = face only, 3 = audio-visual.
 Columns ``A, D, F, H, N, S`` count votes for anger, disgust, fear, happy, neutral and sad. Each
 crowd rater gives one emotion, so the votes of a clip go straight into the same categories as
-IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions).
+IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions). :func:`votes`
+returns them as a votes table (:mod:`pddslib.votes`); a clip's one-hot label is the emotion with
+the most votes, ``xxx`` on a tie (:func:`consensus`, the same as CREMA-D's own ``emoVote``).
 
 Cite: Cao et al., "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Trans.
 Affective Computing 5(4), 2014. Data: Open Database License 1.0 / Database Contents License 1.0.
@@ -212,7 +214,8 @@ def _check_unique(raw: pd.DataFrame, col: str, p: Path) -> None:
     if len(dup):
         value = raw[col].iloc[dup[0]]
         first = int(raw.index[np.flatnonzero((raw[col] == value).to_numpy())[0]]) + 2
-        raise CorpusFormatError(p, int(raw.index[dup[0]]) + 2, f"{col} {value!r} repeats line {first}")
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise CorpusFormatError(p, int(raw.index[dup[0]]) + 2, f"{col} {shown!r} repeats line {first}")
 
 
 def stats(path: str | Path = "download", modality: str = "voice") -> CountTable:

@@ -42,7 +42,7 @@ _HEADER = re.compile(
 _EVALUATOR = re.compile(r"^(?P<who>C-[A-Za-z]+\d*)\s*:\s*(?P<rest>.*)$")
 _DIMENSIONAL = re.compile(r"^A-[A-Za-z]+\d*\s*:")
 _UTT_ID = re.compile(  # used with fullmatch
-    r"(?P<dialog>Ses(?P<session>\d\d)[FM]_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?P<gender>[FM])\d+"
+    r"(?P<dialog>Ses(?P<session>\d\d)[FM]_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?P<gender>[FM])\d+", re.ASCII
 )
 _TRANSCRIPT = re.compile(
     r"^(?P<utt>Ses\d\d[A-Za-z]_\S+)\s+\[\s*(?P<start>[0-9.]+)\s*-\s*(?P<end>[0-9.]+)\s*\]\s*:\s?(?P<text>.*)$"
