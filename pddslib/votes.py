@@ -46,7 +46,6 @@ SPLITS: tuple[str, ...] = ("train", "test", "all")
 #: ``consensus`` of an utterance without a one-hot label (IEMOCAP's code).
 NO_CONSENSUS = "xxx"
 TEXT_DTYPE = "str"
-_TEXT = ("utt_id", "split", "consensus", "category", "major", "minor", "reason")
 _CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
@@ -92,7 +91,7 @@ def conform(frame: pd.DataFrame, classes: Sequence[str], *, source: str) -> pd.D
     if missing:
         raise VoteTableError(f"{source}: votes table lacks column(s) {missing}")
     out = frame[fixed + [c for c in frame.columns if c not in fixed]].reset_index(drop=True)
-    for col in _TEXT:
+    for col in VOTE_COLUMNS:  # all text
         out[col] = out[col].astype(TEXT_DTYPE)
     for col in dist_columns(classes):
         out[col] = out[col].astype(np.float64)
@@ -111,7 +110,7 @@ def check(table: pd.DataFrame, classes: Sequence[str], *, source: str) -> None:
     fixed = table_columns(classes)
     if list(table.columns[: len(fixed)]) != fixed:
         raise VoteTableError(f"{source}: the first columns are {list(table.columns[:len(fixed)])}, expected {fixed}")
-    for col in _TEXT:
+    for col in VOTE_COLUMNS:  # all text
         if not isinstance(table[col].dtype, pd.StringDtype):
             raise VoteTableError(f"{source}: column {col!r} has dtype {table[col].dtype}, expected {TEXT_DTYPE}")
     for col in dist_columns(classes):

@@ -82,7 +82,7 @@ _Item = tuple[str, list[list[str]], str, "str | None", "str | None"]
 _EXCLUDED_REASON = "an evaluator names none of the classes"
 
 
-def votes(scale: float = 1.0, seed: int = 0, sessions: Iterable[int] | None = None) -> pd.DataFrame:
+def votes(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] | None = None) -> pd.DataFrame:
     """The votes table of the demo corpus (the contract of :mod:`pddslib.votes`).
 
     Parameters
@@ -91,7 +91,7 @@ def votes(scale: float = 1.0, seed: int = 0, sessions: Iterable[int] | None = No
         Fraction of IEMOCAP's size (1.0: 10,039 utterances, as the release).
     seed : int
         Random seed (the result is deterministic given scale and seed).
-    sessions : iterable of int, optional
+    sessions : str or iterable of int, optional
         Keep only these sessions (default: all five). The corpus itself does not depend on it.
 
     Returns
