@@ -229,6 +229,10 @@ class Votes:
             raise ValueError(f"{self.label}: no {split!r} split here (splits: {list(self.splits)}; "
                              f"None or 'all' means every utterance)")
 
+    def _rows(self, split: str | None) -> pd.DataFrame:
+        """The table's rows of ``split`` (every row for None or ``"all"``)."""
+        return self.table if split in (None, "all") else self.table[self.table["split"] == split]
+
     def counts(self, split: str | None = None) -> CountTable:
         """Clear/ambiguous counts of one split, or of everything (None or ``"all"``).
 
@@ -239,8 +243,7 @@ class Votes:
         """
         self._check_split(split)
         if self.table is not None:
-            rows = self.table if split in (None, "all") else self.table[self.table["split"] == split]
-            return table_counts(rows, self.classes)
+            return table_counts(self._rows(split), self.classes)
         if split in self.aggregate:
             return self.aggregate[split]
         parts = list(self.aggregate.values())
@@ -257,8 +260,7 @@ class Votes:
         """
         self._check_split(split)
         if self.table is not None:
-            rows = self.table if split in (None, "all") else self.table[self.table["split"] == split]
-            return table_one_hot(rows, self.classes)
+            return table_one_hot(self._rows(split), self.classes)
         if self.aggregate_one_hot is None:
             raise ValueError(f"{self.label}: holds no consensus (one-hot) labels")
         if split in self.aggregate_one_hot:
