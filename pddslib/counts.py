@@ -85,7 +85,7 @@ class CountTable:
         classes: Sequence[str] = CLASSES,
         reasons: Iterable[str] | None = None,
     ) -> "CountTable":
-        """Count categories as produced by :func:`pddslib.labels.summarise_votes`."""
+        """Count categories as produced by :func:`pddslib.labels.tally_votes` (a votes table's columns)."""
         index = {c: i for i, c in enumerate(classes)}
         clear = np.zeros(len(classes), dtype=np.int64)
         amb = np.zeros((len(classes), len(classes)), dtype=np.int64)

@@ -171,7 +171,7 @@ def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:
 def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: str | Sequence[int] = "1,2,3,4",
                 policy: str = "default", crema_d: str = "download", demo_scale: float = 0.1,
                 demo_seed: int = 0) -> tuple[CountTable, dict[str, dict[str, int]], str]:
-    """Vote statistics for Fig. 1-2 from one of four sources.
+    """Vote statistics for Fig. 1-2 from one of four sources (through :func:`~pddslib.corpora.open_votes`).
 
     Parameters
     ----------
@@ -182,56 +182,29 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
     Returns
     -------
     counts : CountTable
-        Clear/ambiguous counts (IEMOCAP and demo: of ``sessions``; CREMA-D: voice-only ratings).
+        Clear/ambiguous counts of ``sessions`` (the packaged counts: sessions 1-4, 5 or all;
+        CREMA-D: every voice-only rating).
     one_hot : dict
-        ``{split: {class: utterances}}`` per one-hot (consensus / majority) label.
+        ``{split: {class: utterances}}`` per one-hot (consensus) label, for Fig. 1(a): of the whole
+        corpus for the packaged counts and the demo, of the sessions read for a release.
     label : str
         A readable description of the source.
     """
-    from .labels import CLASSES, VotePolicy
+    from .corpora import iemocap, open_votes
 
-    sess = tuple(int(s) for s in sessions.split(",")) if isinstance(sessions, str) else tuple(sessions)
     if source == "reference":
-        from .reference import iemocap_counts, six_class_sizes
-
-        split = {(1, 2, 3, 4): "train", (5,): "test", (1, 2, 3, 4, 5): "all"}.get(tuple(sorted(sess)))
+        sess = iemocap.session_list(sessions)
+        split = iemocap.split_of_sessions(sess)
         if split is None:
             raise ValueError(f"the packaged counts cover sessions 1-4, 5 or all; got sessions {sess}")
-        return iemocap_counts(split), six_class_sizes(), f"IEMOCAP sessions {','.join(map(str, sess))} (packaged counts)"
-    if source == "iemocap":
-        from .corpora import iemocap
-
-        if not iemocap_root:
-            raise ValueError("source='iemocap' needs iemocap_root (the release folder holding Session1..5)")
-        frame = iemocap.read_votes(iemocap_root, sess, VotePolicy.named(policy))
-        counts = iemocap.counts_from_frame(frame)
-        frame["split"] = frame["session"].map(lambda s: "test" if s == 5 else "train")
-        return counts, _one_hot(frame, CLASSES), f"IEMOCAP sessions {','.join(map(str, sess))} ({iemocap_root})"
-    if source == "crema-d":
-        from .corpora import crema_d as cd
-
-        frame = cd.read_votes(crema_d)
-        counts = CountTable.from_cells(frame["category"], frame["major"], frame["minor"], cd.CLASSES,
-                                       reasons=frame["reason"])
-        votes = frame[[f"votes_{c}" for c in cd.CLASSES]].to_numpy()
-        top = votes.max(1, keepdims=True)
-        unique = (votes == top).sum(1) == 1
-        frame["consensus"] = np.where(unique, np.array(cd.CLASSES)[votes.argmax(1)], "tie")
-        frame["split"] = "all"
-        return counts, _one_hot(frame, cd.CLASSES), "CREMA-D voice-only crowd votes"
-    if source == "demo":
-        from .corpora import demo
-
-        frame = demo.generate_votes(demo_scale, demo_seed)
-        part = frame[frame["session"].isin(sess)]
-        counts = CountTable.from_cells(part["category"], part["major"], part["minor"], CLASSES, reasons=part["reason"])
-        return counts, _one_hot(frame, CLASSES), f"synthetic demo corpus (scale {demo_scale:g}), sessions {','.join(map(str, sess))}"
-    raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
-
-
-def _one_hot(frame: pd.DataFrame, classes: Sequence[str]) -> dict[str, dict[str, int]]:
-    out = {}
-    for split, g in frame.groupby("split", sort=True):
-        vc = g["consensus"].value_counts()
-        out[split] = {c: int(vc.get(c, 0)) for c in classes}
-    return dict(sorted(out.items(), key=lambda kv: kv[0] != "train"))
+        votes, whole = open_votes("reference", split=split), open_votes("reference", split="all")
+    elif source == "iemocap":
+        votes = whole = open_votes("iemocap", root=iemocap_root, sessions=sessions, policy=policy)
+    elif source == "crema-d":
+        votes = whole = open_votes("crema-d", path=crema_d)
+    elif source == "demo":
+        votes = open_votes("demo", scale=demo_scale, seed=demo_seed, sessions=sessions)
+        whole = open_votes("demo", scale=demo_scale, seed=demo_seed)
+    else:
+        raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
+    return votes.counts(), {s: whole.one_hot(s) for s in whole.splits}, votes.label

@@ -1,7 +1,7 @@
 """The six emotion classes, vote policies, and votes -> label distribution and category.
 
 Everything here is pure Python/numpy and corpus-agnostic: a corpus reader turns its raw
-annotation into one :class:`Evaluation` per evaluator, and :func:`summarise_votes` turns the
+annotation into one :class:`Evaluation` per evaluator, and :func:`tally_votes` turns the
 evaluations of an utterance into votes over the classes, a label distribution, a category
 (``clear``, ``ambiguous``, ``tie``, ``other`` or ``excluded``) and the major and minor emotion.
 """
@@ -50,9 +50,13 @@ IEMOCAP_CONSENSUS: frozenset[str] = frozenset(
     {"ang", "hap", "sad", "neu", "exc", "fru", "sur", "fea", "dis", "oth", "xxx"}
 )
 
-CATEGORIES: tuple[str, ...] = ("clear", "ambiguous", "tie", "other", "excluded")
-
 Category = Literal["clear", "ambiguous", "tie", "other", "excluded"]
+
+#: Why a row outside the (major, minor) cells is there (an excluded row carries its own reason).
+NO_CELL_REASONS: dict[str, str] = {
+    "tie": "two classes with equal votes",
+    "other": "votes name more than two classes",
+}
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class Evaluation:
 
 
 @dataclass
-class VoteSummary:
+class VoteTally:
     """Votes of one utterance under a policy.
 
     Attributes
@@ -130,7 +134,8 @@ class VoteSummary:
     major, minor : str or None
         The class (clear), or the major and minor emotion (ambiguous).
     reason : str
-        Why an utterance is excluded (empty otherwise).
+        Why the utterance is in no (major, minor) cell: excluded (the policy's reason), tie or
+        other (:data:`NO_CELL_REASONS`); empty for clear and ambiguous utterances.
     n_evaluators : int
         Evaluators counted under the policy.
     """
@@ -179,11 +184,11 @@ def categorize(votes: Sequence[int] | np.ndarray) -> tuple[Category, int | None,
     return "other", None, None
 
 
-def summarise_votes(
+def tally_votes(
     evaluations: Iterable[Evaluation],
     policy: VotePolicy = VotePolicy(),
     classes: Sequence[str] = CLASSES,
-) -> VoteSummary:
+) -> VoteTally:
     """Turn evaluator answers into votes, a label distribution and a category.
 
     Parameters
@@ -197,7 +202,7 @@ def summarise_votes(
 
     Returns
     -------
-    VoteSummary
+    VoteTally
     """
     index = {c: i for i, c in enumerate(classes)}
     counts = np.zeros(len(classes), dtype=np.int64)
@@ -226,15 +231,16 @@ def summarise_votes(
     dist = counts / total if total > 0 else np.zeros(len(classes))
     votes = {c: int(n) for c, n in zip(classes, counts)}
     if reason:
-        return VoteSummary(votes, dist, "excluded", reason=reason, n_evaluators=counted,
-                           out_of_classes=outside)
+        return VoteTally(votes, dist, "excluded", reason=reason, n_evaluators=counted,
+                         out_of_classes=outside)
     cat, major, minor = categorize(counts)
-    return VoteSummary(
+    return VoteTally(
         votes,
         dist,
         cat,
         major=None if major is None else classes[major],
         minor=None if minor is None else classes[minor],
+        reason=NO_CELL_REASONS.get(cat, ""),
         n_evaluators=counted,
         out_of_classes=outside,
     )

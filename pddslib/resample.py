@@ -41,6 +41,9 @@ STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 #: What each output row is.
 ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX = 0, 1, 2
 
+#: A block of output rows: sources (k, 2), weights (k,), kinds (k,), cells (k, 2).
+_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
 
 def counts_from_cells(cells: np.ndarray, classes: Sequence[str]) -> CountTable:
     """Count table of a training set from its (major, minor) cells (rows outside cells: other)."""
@@ -145,23 +148,33 @@ class Resampler:
         clear_p = _check_weight(self.clear_p)
         _check_align(self.align)
         y = _check_distributions(y, len(self.classes))
-        if cells is None:
-            cells = cells_from_distributions(y)
-        cells = np.asarray(cells, dtype=np.int64)
-        if cells.shape != (len(y), 2):
-            raise ValueError(f"cells must have shape ({len(y)}, 2), got {cells.shape}")
-        if (cells >= len(self.classes)).any() or (cells < -1).any():
-            raise ValueError(f"cells must be class indices in [0, {len(self.classes)}) or -1")
+        cells = _check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
         rng = np.random.default_rng(self.random_state)
         counts = counts_from_cells(cells, self.classes)
         plan = self._plan(counts)
-
         pools = [np.flatnonzero((cells[:, 0] == k) & (cells[:, 1] == k)) for k in range(len(self.classes))]
         n = len(y)
-        src = [np.stack([np.arange(n), np.arange(n)], 1)]
-        wts = [np.ones(n)]
-        kind = [np.full(n, ORIGINAL)]
-        out_cells = [cells]
+        parts = [(np.stack([np.arange(n), np.arange(n)], 1), np.ones(n), np.full(n, ORIGINAL), cells)]
+        parts += self._clear_mixes(plan, pools, rng, clear_p)
+        parts += self._ambiguous_mixes(plan, pools, rng, p)
+        src, wts, kind, out_cells = zip(*parts)
+
+        self.counts_ = counts
+        self.plan_ = plan
+        self.sample_indices_ = np.concatenate(src).astype(np.int64)
+        self.mix_weights_ = np.concatenate(wts).astype(np.float64)
+        self.kind_ = np.concatenate(kind).astype(np.int8)
+        self.cells_ = np.concatenate(out_cells).astype(np.int64)
+        self.n_original_ = n
+        a, b = self.sample_indices_.T
+        w = self.mix_weights_[:, None]
+        self.y_resampled_ = w * y[a] + (1.0 - w) * y[b]
+        return self
+
+    def _clear_mixes(self, plan: Plan, pools: list[np.ndarray], rng: np.random.Generator,
+                     clear_p: float) -> list[_Part]:
+        """New clear samples of each class: mixes of two distinct clear samples of that class."""
+        parts = []
         for k, extra in enumerate(plan.new_clear):
             if extra <= 0:
                 continue
@@ -171,10 +184,13 @@ class Resampler:
                     f"mixed from two distinct clear samples, but has {len(pools[k])} clear sample(s)"
                 )
             pairs = np.stack([rng.choice(pools[k], size=2, replace=False) for _ in range(extra)])
-            src.append(pairs)
-            wts.append(np.full(extra, clear_p))
-            kind.append(np.full(extra, CLEAR_MIX))
-            out_cells.append(np.full((extra, 2), k))
+            parts.append((pairs, np.full(extra, clear_p), np.full(extra, CLEAR_MIX), np.full((extra, 2), k)))
+        return parts
+
+    def _ambiguous_mixes(self, plan: Plan, pools: list[np.ndarray], rng: np.random.Generator,
+                         p: float) -> list[_Part]:
+        """New ambiguous samples of each ordered pair (i, j): a clear i mixed with a clear j."""
+        parts = []
         new_amb = plan.new_ambiguous
         for i in range(len(self.classes)):
             for j in range(len(self.classes)):
@@ -189,22 +205,9 @@ class Resampler:
                         )
                 a = rng.choice(pools[i], size=extra)
                 b = rng.choice(pools[j], size=extra)
-                src.append(np.stack([a, b], 1))
-                wts.append(np.full(extra, p))
-                kind.append(np.full(extra, AMBIGUOUS_MIX))
-                out_cells.append(np.tile([i, j], (extra, 1)))
-
-        self.counts_ = counts
-        self.plan_ = plan
-        self.sample_indices_ = np.concatenate(src).astype(np.int64)
-        self.mix_weights_ = np.concatenate(wts).astype(np.float64)
-        self.kind_ = np.concatenate(kind).astype(np.int8)
-        self.cells_ = np.concatenate(out_cells).astype(np.int64)
-        self.n_original_ = n
-        a, b = self.sample_indices_.T
-        w = self.mix_weights_[:, None]
-        self.y_resampled_ = w * y[a] + (1.0 - w) * y[b]
-        return self
+                parts.append((np.stack([a, b], 1), np.full(extra, p), np.full(extra, AMBIGUOUS_MIX),
+                              np.tile([i, j], (extra, 1))))
+        return parts
 
     def fit_resample(self, X: Any, y: np.ndarray, *, cells: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
         """Fit, then materialise the resampled features.
@@ -373,6 +376,15 @@ def make_resampler(strategy: str, **params: Any) -> Resampler:
 def plan_for(strategy: str, counts: CountTable, **params: Any) -> Plan:
     """The plan of a strategy on given counts (e.g. the packaged IEMOCAP counts)."""
     return make_resampler(strategy, classes=counts.classes, **params).plan(counts)
+
+
+def _check_cells(cells: Any, n: int, n_classes: int) -> np.ndarray:
+    cells = np.asarray(cells, dtype=np.int64)
+    if cells.shape != (n, 2):
+        raise ValueError(f"cells must have shape ({n}, 2), got {cells.shape}")
+    if (cells >= n_classes).any() or (cells < -1).any():
+        raise ValueError(f"cells must be class indices in [0, {n_classes}) or -1")
+    return cells
 
 
 def _check_distributions(y: Any, n_classes: int) -> np.ndarray:

@@ -24,7 +24,7 @@ def _cache(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def votes_full():
     """The demo votes at scale 1 (IEMOCAP's size)."""
-    return demo.generate_votes(1.0, seed=0)
+    return demo.votes(1.0, seed=0)
 
 
 def _evaluators(row):
@@ -72,10 +72,10 @@ def _count_table(frame):
 
 # -- votes ----------------------------------------------------------------------------------------
 def test_votes_are_deterministic():
-    a = demo.generate_votes(0.05, seed=0)
-    b = demo.generate_votes(0.05, seed=0)
+    a = demo.votes(0.05, seed=0)
+    b = demo.votes(0.05, seed=0)
     pd.testing.assert_frame_equal(a, b)
-    c = demo.generate_votes(0.05, seed=1)
+    c = demo.votes(0.05, seed=1)
     assert len(c) == len(a)  # the size follows the scale ...
     assert not a[["utt_id", "e1", "e2", "e3"]].equals(c[["utt_id", "e1", "e2", "e3"]])  # ... the rest the seed
 
@@ -142,7 +142,7 @@ def test_consensus_labels_as_iemocap_assigns_them(votes_full):
 
 # -- features and the store --------------------------------------------------------------------
 def _six(scale, seed):
-    v = demo.generate_votes(scale, seed)
+    v = demo.votes(scale, seed)
     return v[v["consensus"].isin(CLASSES)].reset_index(drop=True)
 
 

@@ -6,7 +6,7 @@ import pytest
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing, make_resampler, plan_for
 from pddslib.labels import CLASSES, cells_from_distributions
 from pddslib.reference import iemocap_counts
-from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, ORIGINAL, counts_from_cells
+from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, counts_from_cells
 
 
 def training_set(counts, seed=0):
@@ -147,7 +147,7 @@ def test_get_params_and_repr():
 def test_works_on_other_class_sets(crema_d_votes):
     from pddslib.corpora import crema_d
 
-    frame = crema_d.read_votes(crema_d_votes)
+    frame = crema_d.votes(crema_d_votes)
     y = frame[[f"dist_{c}" for c in crema_d.CLASSES]].to_numpy()
     s = PDDS(classes=crema_d.CLASSES, random_state=0).fit(y)
     assert s.counts_.n_clear == 383

@@ -1,7 +1,6 @@
 """IEMOCAP evaluation parsing, vote policies, CREMA-D votes, and the stats/plan CLI."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from iemocap_fixture import Utt, small_release, write_tree
 from pddslib.cli import main
 from pddslib.corpora import crema_d, iemocap
 from pddslib.corpora.errors import CorpusFormatError
-from pddslib.labels import VotePolicy, categorize, summarise_votes, Evaluation
+from pddslib.labels import VotePolicy, categorize, tally_votes
 
 
 @pytest.fixture(scope="module")
@@ -38,18 +37,18 @@ def test_default_policy_on_written_release(release):
 
 
 def test_policies_change_what_counts(release):
-    frame = iemocap.read_votes(release, (1,), VotePolicy(self_evaluations=True))
+    frame = iemocap.votes(release, (1,), VotePolicy(self_evaluations=True))
     row = frame.set_index("utt_id").loc["Ses01F_impro01_F000"]
     assert (row.category, row.major, row.minor) == ("ambiguous", "hap", "exc")  # the actor said exc
-    strict = iemocap.read_votes(release, (1,), VotePolicy(strict=True)).set_index("utt_id")
+    strict = iemocap.votes(release, (1,), VotePolicy(strict=True)).set_index("utt_id")
     assert strict.loc["Ses01F_impro01_M002", "category"] == "excluded"  # "Excited; Surprise"
-    drop = iemocap.read_votes(release, (1,), VotePolicy(empty_evaluator="drop")).set_index("utt_id")
+    drop = iemocap.votes(release, (1,), VotePolicy(empty_evaluator="drop")).set_index("utt_id")
     assert drop.loc["Ses01F_impro01_F002", "category"] == "clear"  # the Surprise-only evaluator is dropped
     assert drop.loc["Ses01F_impro01_F002", "n_evaluators"] == 2
 
 
 def test_distribution_and_ids(release):
-    f = iemocap.read_votes(release, (2,)).set_index("utt_id")
+    f = iemocap.votes(release, (2,)).set_index("utt_id")
     r = f.loc["Ses02F_impro01_M002"]  # Excited+Surprise, Excited, Happiness -> exc 2, hap 1
     assert (r.dist_exc, r.dist_hap) == pytest.approx((2 / 3, 1 / 3))
     assert (r.session, r.dialog, r.speaker, r.gender) == (2, "Ses02F_impro01", "Ses02M", "M")
@@ -94,7 +93,7 @@ def test_crlf_bom_trailing_spaces_are_handled(tmp_path):
     assert clean[0].evaluations[0].labels == ("neu",)
     assert clean[0].evaluations[2].labels == ("neu", "oth")
     assert clean[0].evaluations[3].external is False
-    s = summarise_votes(clean[1].evaluations)
+    s = tally_votes(clean[1].evaluations)
     assert (s.category, s.major, s.minor) == ("ambiguous", "fru", "ang")
 
 
@@ -158,21 +157,21 @@ def test_crema_d_voice_votes_give_the_readme_facts(crema_d_votes):
     c = crema_d.stats(crema_d_votes)
     assert c.to_dict()["clear"] == {"ang": 90, "dis": 2, "fea": 23, "hap": 17, "neu": 242, "sad": 9}
     assert (c.n_clear, c.n_ambiguous, c.ties, c.other, c.n_utterances) == (383, 1955, 88, 5016, 7442)
-    frame = crema_d.read_votes(crema_d_votes)
+    frame = crema_d.votes(crema_d_votes)
     assert frame.n_votes.min() == 4 and frame.n_votes.max() == 12
     assert frame.n_votes.mean() == pytest.approx(9.21, abs=0.005)
 
 
 def test_crema_d_modalities_and_bad_file(crema_d_votes, tmp_path):
-    assert len(crema_d.read_votes(crema_d_votes, "face")) == 7442
+    assert len(crema_d.votes(crema_d_votes, "face")) == 7442
     bad = tmp_path / "tabulatedVotes.csv"
     lines = crema_d_votes.read_text().splitlines()
     lines[3] = lines[3].replace(",0,0,0,", ",x,0,0,", 1)
     bad.write_text("\n".join(lines))
     with pytest.raises(CorpusFormatError, match=r"tabulatedVotes.csv:4: column"):
-        crema_d.read_votes(bad)
+        crema_d.votes(bad)
     with pytest.raises(FileNotFoundError, match="download"):
-        crema_d.read_votes(tmp_path / "nowhere")
+        crema_d.votes(tmp_path / "nowhere")
 
 
 def test_crema_d_download_uses_the_cache(crema_d_votes, tmp_path):

@@ -1,0 +1,150 @@
+"""Corpus readers, and :func:`open_votes`: the votes of any source behind one object.
+
+==============  ===============================  ==============================================
+source          options                          what
+==============  ===============================  ==============================================
+``iemocap``     ``root, sessions, policy``       an IEMOCAP release (:mod:`.iemocap`)
+``crema-d``     ``path, modality``               CREMA-D's crowd votes (:mod:`.crema_d`)
+``demo``        ``scale, seed, sessions``        the synthetic demo corpus (:mod:`.demo`)
+``reference``   ``split``                        the packaged aggregate IEMOCAP counts
+``counts``      ``path``                         a ``pdds stats --json`` file
+==============  ===============================  ==============================================
+
+The first three give a votes table (:mod:`pddslib.votes`); the last two only counts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..votes import Votes
+
+__all__ = ["SOURCES", "open_votes", "source_from_flags"]
+
+
+def _iemocap(root: str | Path, sessions: str | Iterable[int] = (1, 2, 3, 4), policy: Any = "default") -> Votes:
+    from ..labels import CLASSES
+    from . import iemocap
+
+    if not root:
+        raise ValueError("source 'iemocap' needs root (the release folder holding Session1..Session5)")
+    sessions = iemocap.session_list(sessions)
+    return Votes("iemocap", f"IEMOCAP sessions {_join(sessions)} ({root})", CLASSES,
+                 table=iemocap.votes(root, sessions, policy))
+
+
+def _crema_d(path: str | Path = "download", modality: str = "voice") -> Votes:
+    from . import crema_d
+
+    what = {"voice": "voice-only", "face": "face-only", "audiovisual": "audio-visual"}.get(modality, modality)
+    return Votes("crema-d", f"CREMA-D {what} crowd votes", crema_d.CLASSES,
+                 table=crema_d.votes(path, modality))
+
+
+def _demo(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] = (1, 2, 3, 4, 5)) -> Votes:
+    from ..labels import CLASSES
+    from . import demo, iemocap
+
+    sessions = iemocap.session_list(sessions)
+    return Votes("demo", f"synthetic demo corpus (scale {scale:g}), sessions {_join(sessions)}", CLASSES,
+                 table=demo.votes(scale, seed, sessions), synthetic=True)
+
+
+def _reference(split: str = "train") -> Votes:
+    from ..reference import iemocap_counts, six_class_sizes
+    from . import iemocap
+
+    parts = ("train", "test") if split == "all" else (split,)
+    sessions = iemocap.sessions_of(split)  # checks split
+    counts = {s: iemocap_counts(s) for s in parts}
+    sizes = six_class_sizes()
+    return Votes("reference", f"IEMOCAP sessions {_join(sessions)} (packaged counts)", counts[parts[0]].classes,
+                 aggregate=counts, aggregate_one_hot={s: sizes[s] for s in parts})
+
+
+def _counts(path: str | Path) -> Votes:
+    from ..counts import CountTable
+
+    table = CountTable.read_json(path)
+    return Votes("counts", f"counts file {path}", table.classes, aggregate={"all": table})
+
+
+#: Every source and what opens it; the options are the keyword arguments.
+SOURCES: dict[str, Callable[..., Votes]] = {
+    "iemocap": _iemocap, "crema-d": _crema_d, "demo": _demo, "reference": _reference, "counts": _counts,
+}
+
+
+def open_votes(source: str, **options: Any) -> Votes:
+    """The votes of one source (see the module docstring for the sources and their options).
+
+    Parameters
+    ----------
+    source : {"iemocap", "crema-d", "demo", "reference", "counts"}
+    **options
+        The source's options: ``iemocap``: ``root``, ``sessions`` (default ``(1, 2, 3, 4)``, or
+        ``"1,2,3,4"``), ``policy`` (a name or a :class:`~pddslib.labels.VotePolicy`, default
+        ``"default"``); ``crema-d``: ``path`` (the csv, its folder, or ``"download"``, the
+        default), ``modality`` (default ``"voice"``); ``demo``: ``scale`` (default 1.0), ``seed``
+        (default 0), ``sessions`` (default all five); ``reference``: ``split`` (``"train"``,
+        the default, ``"test"`` or ``"all"``); ``counts``: ``path``.
+
+    Returns
+    -------
+    Votes
+        ``.counts(split)``, ``.one_hot(split)``, ``.table``, ``.label``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown source or option, or a missing required option.
+
+    Examples
+    --------
+    >>> open_votes("reference").counts().to_dict()["clear"]["hap"]
+    43
+    """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source of votes {source!r}; expected one of {list(SOURCES)}")
+    opener = SOURCES[source]
+    try:
+        inspect.signature(opener).bind(**options)
+    except TypeError as err:
+        allowed = list(inspect.signature(opener).parameters)
+        raise ValueError(f"source {source!r}: {err} (its options: {allowed})") from None
+    return opener(**options)
+
+
+def source_from_flags(*, iemocap: str | None = None, crema_d: str | None = None, counts: str | None = None,
+                      reference: str | None = None, sessions: str | Iterable[int] = (1, 2, 3, 4),
+                      policy: str = "default", modality: str = "voice") -> tuple[str, dict[str, Any]]:
+    """The source and options of ``pdds stats/plan`` flags, for :func:`open_votes`.
+
+    Exactly one of ``iemocap`` (ROOT), ``crema_d`` (PATH), ``counts`` (FILE.json) and
+    ``reference`` (train|test|all) must be given; ``sessions`` and ``policy`` apply to IEMOCAP,
+    ``modality`` to CREMA-D.
+
+    Raises
+    ------
+    ValueError
+        When none or several sources are given.
+    """
+    given = {"iemocap": iemocap, "crema-d": crema_d, "counts": counts, "reference": reference}
+    chosen = [k for k, v in given.items() if v]
+    if len(chosen) != 1:
+        raise ValueError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, --counts FILE.json "
+                         f"or --reference train|test|all (got {len(chosen)})")
+    source = chosen[0]
+    options: dict[str, Any] = {
+        "iemocap": {"root": iemocap, "sessions": sessions, "policy": policy},
+        "crema-d": {"path": crema_d, "modality": modality},
+        "counts": {"path": counts},
+        "reference": {"split": reference},
+    }[source]
+    return source, options
+
+
+def _join(sessions: Iterable[int]) -> str:
+    return ",".join(map(str, sessions))

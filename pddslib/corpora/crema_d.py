@@ -4,7 +4,9 @@ Each row holds the vote counts of one clip in one rating modality; the row id is
 ``100000 * modality + clip`` with modality 1 = voice only, 2 = face only, 3 = audio-visual.
 Columns ``A, D, F, H, N, S`` count votes for anger, disgust, fear, happy, neutral and sad. Each
 crowd rater gives one emotion, so the votes of a clip go straight into the same categories as
-IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions).
+IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions). :func:`votes`
+returns them as a votes table (:mod:`pddslib.votes`); a clip's one-hot label is the emotion with
+the most votes, ``xxx`` on a tie (:func:`consensus`, the same as CREMA-D's own ``emoVote``).
 
 Cite: Cao et al., "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Trans.
 Affective Computing 5(4), 2014. Data: Open Database License 1.0 / Database Contents License 1.0.
@@ -22,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..counts import CountTable
-from ..labels import categorize
+from ..labels import NO_CELL_REASONS, categorize
+from ..votes import NO_CONSENSUS, conform, table_counts
 from .errors import CorpusFormatError
 
 #: CREMA-D's six emotions, in the order of its columns A, D, F, H, N, S.
@@ -104,8 +107,8 @@ def resolve(path: str | Path) -> Path:
     return p
 
 
-def read_votes(path: str | Path, modality: str = "voice") -> pd.DataFrame:
-    """Read the votes of one rating modality.
+def votes(path: str | Path = "download", modality: str = "voice") -> pd.DataFrame:
+    """The votes table of one rating modality (the contract of :mod:`pddslib.votes`).
 
     Parameters
     ----------
@@ -117,17 +120,75 @@ def read_votes(path: str | Path, modality: str = "voice") -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``clip, file_name, votes_<c>..., dist_<c>..., n_votes, category, major, minor``.
+        The fixed columns, then ``clip, votes_<c>..., n_votes``. ``utt_id`` is the clip's file
+        name (``1001_IEO_NEU_XX``); ``split`` is ``all`` (CREMA-D has no official split);
+        ``consensus`` is :func:`consensus` of the votes.
+
+    Raises
+    ------
+    CorpusFormatError
+        Naming the file (and the line) when a column is missing, a count is not a non-negative
+        integer, the counts do not add up to ``numResponses``, a row id repeats, or the file
+        holds no row of ``modality``.
     """
     if modality not in MODALITIES:
         raise ValueError(f"modality must be one of {sorted(MODALITIES)}, got {modality!r}")
     p = resolve(path)
-    raw = pd.read_csv(p, encoding="utf-8-sig")
+    raw = _read_table(p)
+    counts = raw[list(COLUMNS)].to_numpy()
+    mine = ((raw["row_id"] // 100000) == MODALITIES[modality]).to_numpy()
+    if not mine.any():
+        raise CorpusFormatError(p, None, f"no row of modality {modality!r} (row ids {MODALITIES[modality]}xxxxx); "
+                                         f"expected the full CREMA-D tabulatedVotes.csv")
+    raw, counts = raw[mine], counts[mine]
+    _check_unique(raw, "fileName", p)
+    rows = []
+    for clip, name, v, cons in zip(raw["row_id"] % 100000, raw["fileName"], counts, consensus(counts)):
+        cat, a, b = categorize(v)
+        total = v.sum()
+        rows.append({
+            "utt_id": name, "split": "all", "consensus": cons, "category": cat,
+            "major": None if a is None else CLASSES[a], "minor": None if b is None else CLASSES[b],
+            "reason": "no votes" if cat == "excluded" else NO_CELL_REASONS.get(cat, ""),
+            **{f"dist_{c}": (float(x) / total if total else 0.0) for c, x in zip(CLASSES, v)},
+            "clip": int(clip), **{f"votes_{c}": int(x) for c, x in zip(CLASSES, v)}, "n_votes": int(total),
+        })
+    return conform(pd.DataFrame(rows), CLASSES, source=f"{p} ({modality})")
+
+
+def consensus(counts: np.ndarray) -> np.ndarray:
+    """The one-hot label of each clip: the emotion with the most votes, ``xxx`` on a tie.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int, shape (N, 6)
+        Votes per clip in the order of :data:`CLASSES`.
+
+    Returns
+    -------
+    numpy.ndarray of str, shape (N,)
+        A class code, or :data:`~pddslib.votes.NO_CONSENSUS` when two or more emotions share
+        the most votes (CREMA-D's ``emoVote`` then lists them, e.g. ``N:S``).
+    """
+    counts = np.asarray(counts)
+    unique = (counts == counts.max(1, keepdims=True)).sum(1) == 1
+    return np.where(unique, np.array(CLASSES)[counts.argmax(1)], NO_CONSENSUS)
+
+
+def _read_table(p: Path) -> pd.DataFrame:
+    """The rows of ``tabulatedVotes.csv``, with ``row_id`` and the counts checked as integers."""
+    try:
+        raw = pd.read_csv(p, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise CorpusFormatError(p, None, "empty file; expected the CREMA-D tabulatedVotes.csv header and rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise CorpusFormatError(p, None, f"not a CSV table ({' '.join(str(err).split())})") from None
     raw = raw.rename(columns={raw.columns[0]: "row_id"})
-    need = {"row_id", "fileName", "numResponses", *COLUMNS}
-    missing = sorted(need - set(raw.columns))
+    missing = sorted({"row_id", "fileName", "numResponses", *COLUMNS} - set(raw.columns))
     if missing:
         raise CorpusFormatError(p, 1, f"missing column(s) {missing}; expected the CREMA-D tabulatedVotes.csv header")
+    if raw.empty:
+        raise CorpusFormatError(p, 1, "a header but no vote rows; expected one row per clip and rating modality")
     for col in ("row_id", "numResponses", *COLUMNS):
         vals = pd.to_numeric(raw[col], errors="coerce")
         bad = vals.isna() | (vals < 0) | (vals != vals.round())
@@ -135,29 +196,31 @@ def read_votes(path: str | Path, modality: str = "voice") -> pd.DataFrame:
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise CorpusFormatError(p, i + 2, f"column {col!r}: {raw[col].iloc[i]!r} is not a non-negative integer")
         raw[col] = vals.astype(np.int64)
-    votes = raw[list(COLUMNS)].to_numpy()
-    off = np.flatnonzero(votes.sum(1) != raw["numResponses"].to_numpy())
+    counts = raw[list(COLUMNS)].to_numpy()
+    off = np.flatnonzero(counts.sum(1) != raw["numResponses"].to_numpy())
     if len(off):
         i = int(off[0])
-        raise CorpusFormatError(p, i + 2, f"votes sum to {votes[i].sum()} but numResponses is {raw['numResponses'].iloc[i]}")
-    sel = (raw["row_id"] // 100000) == MODALITIES[modality]
-    raw, votes = raw[sel.to_numpy()], votes[sel.to_numpy()]
-    rows = []
-    for (_, r), v in zip(raw.iterrows(), votes):
-        cat, a, b = categorize(v)
-        total = v.sum()
-        rows.append({
-            "clip": int(r["row_id"] % 100000), "file_name": r["fileName"],
-            **{f"votes_{c}": int(x) for c, x in zip(CLASSES, v)},
-            **{f"dist_{c}": (float(x) / total if total else 0.0) for c, x in zip(CLASSES, v)},
-            "n_votes": int(total), "category": cat,
-            "major": None if a is None else CLASSES[a], "minor": None if b is None else CLASSES[b],
-            "reason": "no votes" if cat == "excluded" else "",
-        })
-    return pd.DataFrame(rows)
+        raise CorpusFormatError(p, i + 2, f"votes sum to {counts[i].sum()} but numResponses is {raw['numResponses'].iloc[i]}")
+    _check_unique(raw, "row_id", p)
+    return raw
 
 
-def stats(path: str | Path, modality: str = "voice") -> CountTable:
-    """Clear/ambiguous statistics of CREMA-D (``pdds stats --crema-d``), over its six classes."""
-    f = read_votes(path, modality)
-    return CountTable.from_cells(f["category"], f["major"], f["minor"], CLASSES, reasons=f["reason"])
+def _check_unique(raw: pd.DataFrame, col: str, p: Path) -> None:
+    """A missing or repeated value of ``col`` is an error naming both lines (index + 2)."""
+    empty = np.flatnonzero(raw[col].isna().to_numpy() | (raw[col].astype(str).str.strip() == "").to_numpy())
+    if len(empty):
+        raise CorpusFormatError(p, int(raw.index[empty[0]]) + 2, f"column {col!r} is empty")
+    dup = np.flatnonzero(raw[col].duplicated().to_numpy())
+    if len(dup):
+        value = raw[col].iloc[dup[0]]
+        first = int(raw.index[np.flatnonzero((raw[col] == value).to_numpy())[0]]) + 2
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise CorpusFormatError(p, int(raw.index[dup[0]]) + 2, f"{col} {shown!r} repeats line {first}")
+
+
+def stats(path: str | Path = "download", modality: str = "voice") -> CountTable:
+    """Clear/ambiguous statistics of CREMA-D over its six classes (``pdds stats --crema-d``).
+
+    The same as ``open_votes("crema-d", path=path, modality=modality).counts()``.
+    """
+    return table_counts(votes(path, modality), CLASSES)

@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..counts import CountTable
-from ..labels import CLASSES
+from ..labels import CLASSES, NO_CELL_REASONS
 from ..reference import iemocap_reference
 from ..smoothing import round_half_up
+from ..votes import NO_CONSENSUS, conform
+from . import iemocap
 
 OUT_OF_SIX = ("sur", "fea", "dis", "oth")
 #: Default size of the demo corpus (fraction of IEMOCAP): 370 six-class utterances, small enough
@@ -75,8 +77,13 @@ def _split_counts(split: str, scale: float) -> tuple[CountTable, dict[str, int]]
     return sc, six
 
 
-def generate_votes(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
-    """Every demo utterance with its three evaluators' votes, category and consensus.
+#: One generated utterance: category, the three evaluators' labels, consensus, major, minor.
+_Item = tuple[str, list[list[str]], str, "str | None", "str | None"]
+_EXCLUDED_REASON = "an evaluator names none of the classes"
+
+
+def votes(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] | None = None) -> pd.DataFrame:
+    """The votes table of the demo corpus (the contract of :mod:`pddslib.votes`).
 
     Parameters
     ----------
@@ -84,88 +91,123 @@ def generate_votes(scale: float = 1.0, seed: int = 0) -> pd.DataFrame:
         Fraction of IEMOCAP's size (1.0: 10,039 utterances, as the release).
     seed : int
         Random seed (the result is deterministic given scale and seed).
+    sessions : str or iterable of int, optional
+        Keep only these sessions (default: all five). The corpus itself does not depend on it.
 
     Returns
     -------
     pandas.DataFrame
-        ``utt_id, session, dialog, speaker, gender, split, consensus, e1, e2, e3, votes_<c>...,
-        dist_<c>..., category, major, minor, reason``; ``e1..e3`` are the evaluators' label
-        codes joined by ``;``.
+        The fixed columns (split: sessions 1-4 train, 5 test), then ``session, dialog, speaker,
+        gender, e1, e2, e3, votes_<c>...``; ``e1..e3`` are the three evaluators' label codes
+        joined by ``;``.
     """
     if not (0 < scale <= 4):
         raise ValueError(f"scale must lie in (0, 4], got {scale!r}")
     rng = np.random.default_rng([seed, 7])
     rows: list[dict[str, Any]] = []
-    for split, sessions in (("train", (1, 2, 3, 4)), ("test", (5,))):
+    for split, split_sessions in iemocap.SPLIT_SESSIONS.items():
         counts, six = _split_counts(split, scale)
-        need = dict(six)  # 6-class consensus still to be produced beyond clear + ambiguous
-        items: list[tuple[str, list[list[str]], str, str | None, str | None]] = []
-        for k, c in enumerate(CLASSES):
-            for _ in range(int(counts.clear[k])):
-                items.append(("clear", [[c], [c], [c]], c, c, c))
-            need[c] -= int(counts.clear[k])
-        pair_w = counts.ambiguous + counts.ambiguous.T
-        for i, a in enumerate(CLASSES):
-            for j, b in enumerate(CLASSES):
-                for _ in range(int(counts.ambiguous[i, j])):
-                    items.append(("ambiguous", [[a], [a], [b]], a, a, b))
-                need[a] -= int(counts.ambiguous[i, j])
-        pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
-        pw = np.array([pair_w[i, j] for i, j in pairs], dtype=float) + 1.0
-        for _ in range(counts.ties):
-            i, j = pairs[rng.choice(len(pairs), p=pw / pw.sum())]
-            a, b = CLASSES[i], CLASSES[j]
-            items.append(("tie", [[a, b], [a], [b]], "xxx", None, None))
-        for _ in range(counts.other):
-            a, b, c = rng.choice(CLASSES, size=3, replace=False)
-            items.append(("other", [[a], [b], [c]], "xxx", None, None))
-        # Excluded: one evaluator names only out-of-six labels. Those with two agreeing evaluators
-        # carry the 6-class consensus labels that clear + ambiguous do not account for.
-        pending = [c for c in CLASSES for _ in range(max(0, need[c]))]
-        rng.shuffle(pending)
-        for n in range(counts.excluded):
-            out = str(rng.choice(OUT_OF_SIX, p=[0.7, 0.26, 0.02, 0.02]))
-            if n < len(pending):
-                c = pending[n]
-                items.append(("excluded", [[c], [c], [out]], c, None, None))
-            elif rng.random() < 0.2:  # IEMOCAP: ~150 out-of-six consensus labels
-                c = str(rng.choice(CLASSES))
-                items.append(("excluded", [[out], [out], [c]], out, None, None))
-            else:
-                a, b = rng.choice(CLASSES, size=2, replace=False)
-                items.append(("excluded", [[a], [b], [out]], "xxx", None, None))
-        order = rng.permutation(len(items))
-        sess = rng.choice(sessions, size=len(items))
-        gender = rng.choice(["F", "M"], size=len(items))
-        serial: dict[tuple[int, str], int] = {}
-        for pos in order:
-            cat, ev, consensus, major, minor = items[pos]
-            s, g = int(sess[pos]), str(gender[pos])
-            k = serial.get((s, g), 0)
-            serial[(s, g)] = k + 1
-            dialog = f"Ses{s:02d}F_demo{k // 20 + 1:02d}"
-            utt = f"{dialog}_{g}{k % 20:03d}"
-            ev = [ev[t] for t in rng.permutation(3)]
-            votes = {c: sum(c in e for e in ev) for c in CLASSES}
-            total = sum(votes.values())
-            rows.append({
-                "utt_id": utt, "session": s, "dialog": dialog, "speaker": f"Ses{s:02d}{g}", "gender": g,
-                "split": split, "consensus": consensus,
-                **{f"e{t + 1}": ";".join(e) for t, e in enumerate(ev)},
-                **{f"votes_{c}": v for c, v in votes.items()},
-                **{f"dist_{c}": v / total for c, v in votes.items()},
-                "category": cat, "major": major, "minor": minor,
-                "reason": "an evaluator names none of the classes" if cat == "excluded" else "",
-            })
-    frame = pd.DataFrame(rows).sort_values(["session", "utt_id"], kind="stable").reset_index(drop=True)
-    return frame
+        items, need = _cell_items(counts, six)
+        items += _tie_items(counts, rng)
+        items += _other_items(counts, rng)
+        items += _excluded_items(counts, need, rng)
+        rows += _utterances(items, split, split_sessions, rng)
+    frame = pd.DataFrame(rows).sort_values(["session", "utt_id"], kind="stable")
+    if sessions is not None:
+        frame = frame[frame["session"].isin(iemocap.session_list(sessions))]
+    return conform(frame, CLASSES, source=f"demo corpus (scale {scale:g}, seed {seed})")
 
 
-def stats(scale: float = 1.0, seed: int = 0, split: str = "train") -> CountTable:
-    """Count table of the demo votes (train: sessions 1-4, test: session 5)."""
-    f = generate_votes(scale, seed)
-    f = f[f["split"] == split]
-    return CountTable.from_cells(f["category"], f["major"], f["minor"], CLASSES, reasons=f["reason"])
+#: The name under which :func:`write_store` and older code call :func:`votes`.
+generate_votes = votes
+
+
+def _cell_items(counts: CountTable, six: dict[str, int]) -> tuple[list[_Item], dict[str, int]]:
+    """Clear and ambiguous utterances, and the 6-class consensus labels still to be produced."""
+    need = dict(six)
+    items: list[_Item] = []
+    for k, c in enumerate(CLASSES):
+        items += [("clear", [[c], [c], [c]], c, c, c)] * int(counts.clear[k])
+        need[c] -= int(counts.clear[k])
+    for i, a in enumerate(CLASSES):
+        for j, b in enumerate(CLASSES):
+            items += [("ambiguous", [[a], [a], [b]], a, a, b)] * int(counts.ambiguous[i, j])
+            need[a] -= int(counts.ambiguous[i, j])
+    return items, need
+
+
+def _tie_items(counts: CountTable, rng: np.random.Generator) -> list[_Item]:
+    """Two-emotion ties, on pairs drawn in proportion to their ambiguous counts (plus one)."""
+    pair_w = counts.ambiguous + counts.ambiguous.T
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    pw = np.array([pair_w[i, j] for i, j in pairs], dtype=float) + 1.0
+    items: list[_Item] = []
+    for _ in range(counts.ties):
+        i, j = pairs[rng.choice(len(pairs), p=pw / pw.sum())]
+        a, b = CLASSES[i], CLASSES[j]
+        items.append(("tie", [[a, b], [a], [b]], NO_CONSENSUS, None, None))
+    return items
+
+
+def _other_items(counts: CountTable, rng: np.random.Generator) -> list[_Item]:
+    """Utterances whose three evaluators name three different emotions."""
+    items: list[_Item] = []
+    for _ in range(counts.other):
+        a, b, c = rng.choice(CLASSES, size=3, replace=False)
+        items.append(("other", [[a], [b], [c]], NO_CONSENSUS, None, None))
+    return items
+
+
+def _excluded_items(counts: CountTable, need: dict[str, int], rng: np.random.Generator) -> list[_Item]:
+    """Excluded: one evaluator names only out-of-six labels.
+
+    Those with two agreeing evaluators carry the 6-class consensus labels that clear + ambiguous
+    do not account for; about a fifth of the rest get an out-of-six consensus (IEMOCAP: ~150).
+    """
+    pending = [c for c in CLASSES for _ in range(max(0, need[c]))]
+    rng.shuffle(pending)
+    items: list[_Item] = []
+    for n in range(counts.excluded):
+        out = str(rng.choice(OUT_OF_SIX, p=[0.7, 0.26, 0.02, 0.02]))
+        if n < len(pending):
+            c = pending[n]
+            items.append(("excluded", [[c], [c], [out]], c, None, None))
+        elif rng.random() < 0.2:
+            c = str(rng.choice(CLASSES))
+            items.append(("excluded", [[out], [out], [c]], out, None, None))
+        else:
+            a, b = rng.choice(CLASSES, size=2, replace=False)
+            items.append(("excluded", [[a], [b], [out]], NO_CONSENSUS, None, None))
+    return items
+
+
+def _utterances(items: list[_Item], split: str, sessions: tuple[int, ...],
+                rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Shuffle the items over the split's sessions and speakers: one table row each."""
+    order = rng.permutation(len(items))
+    sess = rng.choice(sessions, size=len(items))
+    gender = rng.choice(["F", "M"], size=len(items))
+    serial: dict[tuple[int, str], int] = {}
+    rows = []
+    for pos in order:
+        cat, ev, consensus, major, minor = items[pos]
+        s, g = int(sess[pos]), str(gender[pos])
+        k = serial.get((s, g), 0)
+        serial[(s, g)] = k + 1
+        ids = iemocap.parse_utt_id(f"Ses{s:02d}F_demo{k // 20 + 1:02d}_{g}{k % 20:03d}")
+        ev = [ev[t] for t in rng.permutation(3)]
+        n_votes = {c: sum(c in e for e in ev) for c in CLASSES}
+        total = sum(n_votes.values())
+        rows.append({
+            "utt_id": ids.utt_id, "split": split, "consensus": consensus, "category": cat,
+            "major": major, "minor": minor,
+            "reason": _EXCLUDED_REASON if cat == "excluded" else NO_CELL_REASONS.get(cat, ""),
+            **{f"dist_{c}": v / total for c, v in n_votes.items()},
+            "session": ids.session, "dialog": ids.dialog, "speaker": ids.speaker, "gender": ids.gender,
+            **{f"e{t + 1}": ";".join(e) for t, e in enumerate(ev)},
+            **{f"votes_{c}": v for c, v in n_votes.items()},
+        })
+    return rows
 
 
 def generate_features(manifest: pd.DataFrame, *, seed: int = 0, audio_dim: int = 32, text_dim: int = 24,

@@ -18,19 +18,22 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..counts import CountTable
-from ..labels import (CLASSES, IEMOCAP_CONSENSUS, IEMOCAP_WORDS, Evaluation, VotePolicy,
-                      summarise_votes)
+from ..labels import CLASSES, IEMOCAP_CONSENSUS, IEMOCAP_WORDS, Evaluation, VotePolicy, tally_votes
+from ..votes import conform, table_counts
 from .errors import CorpusFormatError
 
-TRAIN_SESSIONS: tuple[int, ...] = (1, 2, 3, 4)
-TEST_SESSIONS: tuple[int, ...] = (5,)
+#: The session-to-split map of the paper (and of the usual IEMOCAP protocol).
+SPLIT_SESSIONS: dict[str, tuple[int, ...]] = {"train": (1, 2, 3, 4), "test": (5,)}
+TRAIN_SESSIONS: tuple[int, ...] = SPLIT_SESSIONS["train"]
+TEST_SESSIONS: tuple[int, ...] = SPLIT_SESSIONS["test"]
+ALL_SESSIONS: tuple[int, ...] = TRAIN_SESSIONS + TEST_SESSIONS
 
 _HEADER = re.compile(
     r"^\[\s*(?P<start>[0-9.]+)\s*-\s*(?P<end>[0-9.]+)\s*\]\s+(?P<utt>\S+)\s+(?P<emo>\S+)"
@@ -38,10 +41,79 @@ _HEADER = re.compile(
 )
 _EVALUATOR = re.compile(r"^(?P<who>C-[A-Za-z]+\d*)\s*:\s*(?P<rest>.*)$")
 _DIMENSIONAL = re.compile(r"^A-[A-Za-z]+\d*\s*:")
-_UTT_ID = re.compile(r"^Ses(?P<session>\d\d)[A-Za-z]_.+_(?P<gender>[A-Za-z])\w*$")
+_UTT_ID = re.compile(  # used with fullmatch
+    r"(?P<dialog>Ses(?P<session>\d\d)[FM]_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?P<gender>[FM])\d+", re.ASCII
+)
 _TRANSCRIPT = re.compile(
     r"^(?P<utt>Ses\d\d[A-Za-z]_\S+)\s+\[\s*(?P<start>[0-9.]+)\s*-\s*(?P<end>[0-9.]+)\s*\]\s*:\s?(?P<text>.*)$"
 )
+
+
+class UttId(NamedTuple):
+    """The parts of an IEMOCAP utterance id such as ``Ses01F_script01_1_M003``."""
+
+    utt_id: str
+    session: int    # 1
+    dialog: str     # "Ses01F_script01_1"
+    speaker: str    # "Ses01M": session and the speaker's gender (two actors per session)
+    gender: str     # "M"
+
+
+def parse_utt_id(utt_id: str) -> UttId:
+    """Split an IEMOCAP utterance id into session, dialog, speaker and gender.
+
+    The id must be ``SesNN[FM]_<dialog parts>_[FM]<digits>`` with letters, digits and ``_``
+    only, so that no path built from it (:func:`wav_path`) can leave the release folder.
+
+    Raises
+    ------
+    ValueError
+        For any other id (callers that read a file re-raise it with the file and line).
+    """
+    m = _UTT_ID.fullmatch(utt_id) if isinstance(utt_id, str) else None
+    if not m:
+        raise ValueError(f"utterance id {utt_id!r} is not an IEMOCAP id: expected SesNN[FM]_<dialog>_[FM]NNN "
+                         f"(letters, digits and '_' only), e.g. Ses01F_impro01_F000")
+    session, gender = int(m["session"]), m["gender"]
+    return UttId(utt_id, session, m["dialog"], f"Ses{session:02d}{gender}", gender)
+
+
+def split_of(session: int) -> str:
+    """``train`` or ``test``: the split of an IEMOCAP session (:data:`SPLIT_SESSIONS`)."""
+    for split, sessions in SPLIT_SESSIONS.items():
+        if session in sessions:
+            return split
+    raise ValueError(f"session {session!r} is not an IEMOCAP session (expected one of {list(ALL_SESSIONS)})")
+
+
+def sessions_of(split: str) -> tuple[int, ...]:
+    """The sessions of ``train``, ``test`` or ``all``."""
+    if split == "all":
+        return ALL_SESSIONS
+    if split not in SPLIT_SESSIONS:
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    return SPLIT_SESSIONS[split]
+
+
+def split_of_sessions(sessions: Iterable[int]) -> str | None:
+    """``train``, ``test`` or ``all`` when ``sessions`` are exactly that split's; else None."""
+    chosen = sorted(set(sessions))
+    for split in ("train", "test", "all"):
+        if chosen == sorted(sessions_of(split)):
+            return split
+    return None
+
+
+def session_list(sessions: str | Iterable[int]) -> tuple[int, ...]:
+    """Sessions from ``"1,2,3,4"`` or a sequence of ints, checked to lie in 1..5."""
+    try:
+        out = tuple(int(x) for x in (sessions.split(",") if isinstance(sessions, str) else sessions)
+                    if str(x).strip())
+    except ValueError:
+        raise ValueError(f"sessions must be a comma-separated list such as 1,2,3,4, got {sessions!r}") from None
+    if not out or any(s not in ALL_SESSIONS for s in out):
+        raise ValueError(f"sessions must name IEMOCAP sessions among {list(ALL_SESSIONS)}, got {sessions!r}")
+    return out
 
 
 @dataclass
@@ -57,21 +129,26 @@ class RawUtterance:
     path: str = ""
     line: int = 0
 
+    @cached_property
+    def ids(self) -> UttId:
+        """Session, dialog, speaker and gender (:func:`parse_utt_id`)."""
+        return parse_utt_id(self.utt_id)
+
     @property
     def session(self) -> int:
-        return int(self.utt_id[3:5])
+        return self.ids.session
 
     @property
     def dialog(self) -> str:
-        return self.utt_id.rsplit("_", 1)[0]
+        return self.ids.dialog
 
     @property
     def gender(self) -> str:
-        return self.utt_id.rsplit("_", 1)[1][0].upper()
+        return self.ids.gender
 
     @property
     def speaker(self) -> str:
-        return f"Ses{self.session:02d}{self.gender}"
+        return self.ids.speaker
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -122,7 +199,9 @@ def parse_evaluation_file(path: str | Path) -> list[RawUtterance]:
     """Parse one ``EmoEvaluation/<dialog>.txt`` file.
 
     Handles a byte-order mark, CRLF line ends and trailing spaces. Anything else unexpected is a
-    :class:`~pddslib.corpora.errors.CorpusFormatError` naming the file and line.
+    :class:`~pddslib.corpora.errors.CorpusFormatError` naming the file and line: an empty file
+    (or one without any utterance block), a malformed header or utterance id, a start time after
+    the end time, an unknown label word or consensus code, a stray line.
 
     Parameters
     ----------
@@ -145,30 +224,7 @@ def parse_evaluation_file(path: str | Path) -> list[RawUtterance]:
         if line.startswith("%"):
             continue
         if line.startswith("["):
-            m = _HEADER.match(line.strip())
-            if not m:
-                raise CorpusFormatError(
-                    path, lineno,
-                    f"malformed utterance header {line!r}; expected "
-                    f"'[START - END]<TAB>UTT_ID<TAB>CONSENSUS<TAB>[V, A, D]' (truncated file?)",
-                )
-            utt = m["utt"]
-            if not _UTT_ID.match(utt):
-                raise CorpusFormatError(path, lineno, f"utterance id {utt!r} is not of the form SesNN?_..._F000/M000")
-            gender = utt.rsplit("_", 1)[1][0].upper()
-            if gender not in ("F", "M"):
-                raise CorpusFormatError(path, lineno, f"utterance id {utt!r}: speaker letter {gender!r} is not F or M")
-            emo = m["emo"].lower()
-            if emo not in IEMOCAP_CONSENSUS:
-                raise CorpusFormatError(
-                    path, lineno, f"unknown consensus code {m['emo']!r}; expected one of {sorted(IEMOCAP_CONSENSUS)}"
-                )
-            try:
-                start, end = float(m["start"]), float(m["end"])
-            except ValueError:
-                raise CorpusFormatError(path, lineno, f"times {m['start']!r} - {m['end']!r} are not numbers") from None
-            vad = _parse_vad(m["vad"])
-            current = RawUtterance(utt, start, end, emo, vad, path=str(path), line=lineno)
+            current = _parse_header(line, path, lineno)
             utts.append(current)
             continue
         if current is None:
@@ -186,7 +242,39 @@ def parse_evaluation_file(path: str | Path) -> list[RawUtterance]:
             f"unexpected line {line!r}; expected a categorical evaluation 'C-E1: Label; (comment)', "
             f"a dimensional line 'A-E1: val ..', or a blank line",
         )
+    if not utts:
+        what = "empty file (0 bytes)" if not lines else "no utterance block"
+        raise CorpusFormatError(path, None, f"{what}; expected blocks that start with "
+                                            f"'[START - END]<TAB>UTT_ID<TAB>CONSENSUS<TAB>[V, A, D]'")
     return utts
+
+
+def _parse_header(line: str, path: Path, lineno: int) -> RawUtterance:
+    """The utterance of a ``[START - END]<TAB>UTT_ID<TAB>CONSENSUS<TAB>[V, A, D]`` line."""
+    m = _HEADER.match(line.strip())
+    if not m:
+        raise CorpusFormatError(
+            path, lineno,
+            f"malformed utterance header {line!r}; expected "
+            f"'[START - END]<TAB>UTT_ID<TAB>CONSENSUS<TAB>[V, A, D]' (truncated file?)",
+        )
+    try:
+        parse_utt_id(m["utt"])
+    except ValueError as err:
+        raise CorpusFormatError(path, lineno, str(err)) from None
+    emo = m["emo"].lower()
+    if emo not in IEMOCAP_CONSENSUS:
+        raise CorpusFormatError(
+            path, lineno, f"unknown consensus code {m['emo']!r}; expected one of {sorted(IEMOCAP_CONSENSUS)}"
+        )
+    try:
+        start, end = float(m["start"]), float(m["end"])
+    except ValueError:
+        raise CorpusFormatError(path, lineno, f"times {m['start']!r} - {m['end']!r} are not numbers") from None
+    if start > end:
+        raise CorpusFormatError(path, lineno, f"start time {m['start']} is after end time {m['end']}; "
+                                              f"expected [START - END] with START <= END")
+    return RawUtterance(m["utt"], start, end, emo, _parse_vad(m["vad"]), path=str(path), line=lineno)
 
 
 def _parse_vad(text: str) -> tuple[float, float, float] | None:
@@ -244,60 +332,68 @@ def parse_sessions(root: str | Path, sessions: Iterable[int]) -> list[RawUtteran
     return out
 
 
-def votes_frame(utterances: Sequence[RawUtterance], policy: VotePolicy = VotePolicy(),
-                classes: Sequence[str] = CLASSES) -> pd.DataFrame:
-    """One row per utterance: ids, consensus, votes, label distribution, category.
+NO_EVALUATOR = "no categorical evaluator lines"
 
-    Columns: ``utt_id, session, dialog, speaker, gender, start, end, consensus, n_evaluators,
-    votes_<c>..., dist_<c>..., category, major, minor, reason, source``. ``dist_*`` is the
-    utterance's votes over the classes normalised (one-hot for a clear sample; all zero when no
-    vote names a class).
+
+def votes(root: str | Path, sessions: str | Iterable[int] = TRAIN_SESSIONS,
+          policy: str | VotePolicy = "default", classes: Sequence[str] = CLASSES) -> pd.DataFrame:
+    """The votes table of an IEMOCAP release (the contract of :mod:`pddslib.votes`).
+
+    Parameters
+    ----------
+    root : str or Path
+        The release folder (holds ``Session1`` .. ``Session5``); only
+        ``SessionN/dialog/EmoEvaluation/*.txt`` are read.
+    sessions : str or iterable of int
+        Sessions to read, e.g. ``(1, 2, 3, 4)`` or ``"1,2,3,4"``.
+    policy : str or VotePolicy
+        A vote policy or its name (:meth:`~pddslib.labels.VotePolicy.named`).
+    classes : sequence of str
+        The classes of the label distributions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The fixed columns (``split`` from :data:`SPLIT_SESSIONS`), then ``session, dialog,
+        speaker, gender, start, end, n_evaluators, votes_<c>..., source`` (``source`` is
+        ``file:line`` of the utterance's header). A header without evaluator lines is an excluded
+        row (reason ``no categorical evaluator lines``) and a warning names the first.
     """
-    rows = []
-    for u in utterances:
-        s = summarise_votes(u.evaluations, policy, classes)
-        reason = s.reason
-        if not u.evaluations:
-            reason = "no categorical evaluator lines"
-        row = {
-            "utt_id": u.utt_id, "session": u.session, "dialog": u.dialog, "speaker": u.speaker,
-            "gender": u.gender, "start": u.start, "end": u.end, "consensus": u.consensus,
-            "n_evaluators": s.n_evaluators,
-        }
-        row.update({f"votes_{c}": s.votes[c] for c in classes})
-        row.update({f"dist_{c}": float(x) for c, x in zip(classes, s.distribution)})
-        row.update({"category": s.category, "major": s.major, "minor": s.minor, "reason": reason,
-                    "source": f"{u.path}:{u.line}"})
-        rows.append(row)
-    cols = (["utt_id", "session", "dialog", "speaker", "gender", "start", "end", "consensus", "n_evaluators"]
-            + [f"votes_{c}" for c in classes] + [f"dist_{c}" for c in classes]
-            + ["category", "major", "minor", "reason", "source"])
-    return pd.DataFrame(rows, columns=cols)
-
-
-def read_votes(root: str | Path, sessions: Iterable[int] = TRAIN_SESSIONS,
-               policy: VotePolicy = VotePolicy()) -> pd.DataFrame:
-    """Parse the evaluation files of ``sessions`` and apply ``policy`` (see :func:`votes_frame`)."""
-    utts = parse_sessions(root, sessions)
-    frame = votes_frame(utts, policy)
-    n_none = int((frame["reason"] == "no categorical evaluator lines").sum())
-    if n_none:
-        warnings.warn(f"{n_none} utterance header(s) without categorical evaluator lines were "
-                      f"counted as excluded (first: {frame.loc[frame.reason == 'no categorical evaluator lines', 'source'].iloc[0]})",
-                      stacklevel=2)
+    policy = policy if isinstance(policy, VotePolicy) else VotePolicy.named(policy)
+    utts = parse_sessions(root, session_list(sessions))
+    frame = conform(_rows(utts, policy, classes), classes, source=f"IEMOCAP release {root}")
+    silent = frame["reason"] == NO_EVALUATOR
+    if silent.any():
+        warnings.warn(f"{int(silent.sum())} utterance header(s) without categorical evaluator lines were "
+                      f"counted as excluded (first: {frame.loc[silent, 'source'].iloc[0]})", stacklevel=2)
     return frame
 
 
-def counts_from_frame(frame: pd.DataFrame, classes: Sequence[str] = CLASSES) -> CountTable:
-    """The count table of a votes frame (as ``pdds stats`` prints it)."""
-    return CountTable.from_cells(frame["category"], frame["major"], frame["minor"], classes,
-                                 reasons=frame["reason"])
+def _rows(utterances: Sequence[RawUtterance], policy: VotePolicy, classes: Sequence[str]) -> pd.DataFrame:
+    """One row per utterance (fixed columns first, then IEMOCAP's own) before :func:`conform`."""
+    rows = []
+    for u in utterances:
+        t = tally_votes(u.evaluations, policy, classes)
+        rows.append({
+            "utt_id": u.utt_id, "split": split_of(u.session), "consensus": u.consensus,
+            "category": t.category, "major": t.major, "minor": t.minor,
+            "reason": NO_EVALUATOR if not u.evaluations else t.reason,
+            **{f"dist_{c}": float(x) for c, x in zip(classes, t.distribution)},
+            "session": u.session, "dialog": u.dialog, "speaker": u.speaker, "gender": u.gender,
+            "start": u.start, "end": u.end, "n_evaluators": t.n_evaluators,
+            **{f"votes_{c}": t.votes[c] for c in classes},
+            "source": f"{u.path}:{u.line}",
+        })
+    return pd.DataFrame(rows)
 
 
-def stats(root: str | Path, sessions: Iterable[int] = TRAIN_SESSIONS,
-          policy: VotePolicy = VotePolicy()) -> CountTable:
-    """Clear/ambiguous statistics of an IEMOCAP release (``pdds stats --iemocap``)."""
-    return counts_from_frame(read_votes(root, sessions, policy))
+def stats(root: str | Path, sessions: str | Iterable[int] = TRAIN_SESSIONS,
+          policy: str | VotePolicy = "default") -> CountTable:
+    """Clear/ambiguous statistics of an IEMOCAP release (what ``pdds stats --iemocap`` prints).
+
+    The same as ``open_votes("iemocap", root=root, sessions=sessions, policy=policy).counts()``.
+    """
+    return table_counts(votes(root, sessions, policy), CLASSES)
 
 
 # -- transcripts and wavs ----------------------------------------------------------------------
@@ -314,8 +410,8 @@ class TranscriptReport:
 def parse_transcript_file(path: str | Path) -> TranscriptReport:
     """Read ``transcriptions/<dialog>.txt``: ``Ses01F_impro01_F002 [014.8872-018.0175]: text``.
 
-    Lines that are not utterances (``M: Yeah.``, ``F:[LAUGHTER]``, ids with ``XX``) are skipped
-    and counted.
+    Lines that are not utterances (``M: Yeah.``, ``F:[LAUGHTER]``, ids with ``XX`` or any other
+    id that :func:`parse_utt_id` rejects) are skipped and counted.
     """
     path = Path(path)
     report = TranscriptReport({})
@@ -323,7 +419,7 @@ def parse_transcript_file(path: str | Path) -> TranscriptReport:
         if not line.strip():
             continue
         m = _TRANSCRIPT.match(line.strip())
-        if not m or "XX" in m["utt"]:
+        if not m or not _UTT_ID.fullmatch(m["utt"]):
             report.skipped += 1
             if len(report.skipped_examples) < 3:
                 report.skipped_examples.append(f"{path}:{lineno}: {line[:60]!r}")
@@ -354,45 +450,53 @@ def read_transcripts(root: str | Path, sessions: Iterable[int]) -> TranscriptRep
 
 
 def wav_path(root: str | Path, utt_id: str) -> Path:
-    """``ROOT/SessionN/sentences/wav/<dialog>/<utt_id>.wav``."""
-    session = int(utt_id[3:5])
-    dialog = utt_id.rsplit("_", 1)[0]
-    return Path(root) / f"Session{session}" / "sentences" / "wav" / dialog / f"{utt_id}.wav"
+    """``ROOT/SessionN/sentences/wav/<dialog>/<utt_id>.wav``.
+
+    Raises
+    ------
+    ValueError
+        When ``utt_id`` is not an IEMOCAP id (:func:`parse_utt_id`), so the path stays inside ROOT.
+    """
+    ids = parse_utt_id(utt_id)
+    return Path(root) / f"Session{ids.session}" / "sentences" / "wav" / ids.dialog / f"{utt_id}.wav"
 
 
-def six_class_frame(root: str | Path, sessions: Iterable[int] = (1, 2, 3, 4, 5),
-                    policy: VotePolicy = VotePolicy(), classes: Sequence[str] = CLASSES,
+def six_class_frame(root: str | Path, sessions: str | Iterable[int] = ALL_SESSIONS,
+                    policy: str | VotePolicy = "default", classes: Sequence[str] = CLASSES,
                     check_sizes: bool = True) -> pd.DataFrame:
-    """The 6-class protocol: every utterance whose consensus label is one of the classes.
+    """The 6-class protocol: the rows of :func:`votes` whose consensus label is one of the classes.
 
-    Adds ``split`` (``train`` for sessions 1-4, ``test`` for session 5). When all five sessions
-    are read, the sizes are checked against the release's 5,758 / 1,622 and a difference is
-    warned about loudly.
+    When all five sessions are read, the sizes are checked against the release's 5,758 / 1,622
+    and a difference is warned about loudly.
 
     Training targets are the label distributions ``dist_*``; an utterance whose counted votes
     name none of the classes (possible under the policy's exclusion) gets its consensus label
-    one-hot instead, and the number of such fallbacks is in ``frame.attrs["consensus_fallback"]``.
+    one-hot instead, and the number of such fallbacks is in ``frame.attrs["consensus_fallback"]``
+    (``frame.attrs["not_six_class"]`` counts the rows left out).
     """
-    sessions = tuple(sessions)
-    frame = read_votes(root, sessions, policy)
-    six = frame[frame["consensus"].isin(classes)].copy().reset_index(drop=True)
-    six["split"] = np.where(six["session"].isin(TEST_SESSIONS), "test", "train")
+    sessions = session_list(sessions)
+    frame = votes(root, sessions, policy, classes)
+    six = frame[frame["consensus"].isin(classes)].reset_index(drop=True)
     dist_cols = [f"dist_{c}" for c in classes]
     empty = six[dist_cols].sum(axis=1) == 0
     for c in classes:
         six.loc[empty, f"dist_{c}"] = (six.loc[empty, "consensus"] == c).astype(float)
     six.attrs["consensus_fallback"] = int(empty.sum())
     six.attrs["not_six_class"] = int(len(frame) - len(six))
-    if check_sizes and set(sessions) == {1, 2, 3, 4, 5}:
-        from ..reference import six_class_sizes
-
-        expect = {k: sum(v.values()) for k, v in six_class_sizes().items()}
-        got = six["split"].value_counts().to_dict()
-        if any(got.get(k, 0) != n for k, n in expect.items()):
-            warnings.warn(
-                f"!!! 6-class split differs from the IEMOCAP release: train {got.get('train', 0)} "
-                f"(expected {expect['train']}), test {got.get('test', 0)} (expected {expect['test']}). "
-                f"Is this the full, unmodified release?",
-                stacklevel=2,
-            )
+    if check_sizes and set(sessions) == set(ALL_SESSIONS):
+        _check_six_class_sizes(six)
     return six
+
+
+def _check_six_class_sizes(six: pd.DataFrame) -> None:
+    from ..reference import six_class_sizes
+
+    expect = {k: sum(v.values()) for k, v in six_class_sizes().items()}
+    got = six["split"].value_counts().to_dict()
+    if any(got.get(k, 0) != n for k, n in expect.items()):
+        warnings.warn(
+            f"!!! 6-class split differs from the IEMOCAP release: train {got.get('train', 0)} "
+            f"(expected {expect['train']}), test {got.get('test', 0)} (expected {expect['test']}). "
+            f"Is this the full, unmodified release?",
+            stacklevel=3,
+        )
