@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,mystnb,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -74,7 +80,7 @@ change = recall_change(result.runs, classes)
 display(show_table(recall_view(change), "Recall (%) per consensus class, mean ± std over seeds; "
                                         "change = with minus without, seed by seed"))
 
-# %% mystnb={"figure": {"caption": "Change of each class's recall with PDDS (mean ± std over seeds, computed seed by seed).", "name": "fig-recall"}}
+# %% mystnb={"figure": {"caption": "Change of each class's recall with PDDS (mean \u00b1 std over seeds, computed seed by seed).", "name": "fig-recall"}}
 fig = plots.recall_change_bars(change, title=f"Per-class recall change with PDDS ({run.corpus.name})")
 plt.show()
 

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,mystnb,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -64,7 +70,7 @@ result = fig6(run.corpus, run.settings, p_values=ps)
 # %% [markdown]
 # ## Fig. 6
 
-# %% mystnb={"figure": {"caption": "Fig. 6: CLTNet's WA and UA with PDDS for each mixup weight p (mean ± std over seeds); dashed: the paper's best p.", "name": "fig-p"}}
+# %% mystnb={"figure": {"caption": "Fig. 6: CLTNet's WA and UA with PDDS for each mixup weight p (mean \u00b1 std over seeds); dashed: the paper's best p.", "name": "fig-p"}}
 summary = fig6_summary(result.runs)
 best_paper = paper_results()["fig6"]["best_p"]
 fig = plots.p_sweep(summary, best_p=best_paper, title=f"Effect of p ({run.corpus.name}), mean ± std over seeds")

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,mystnb,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -73,7 +79,7 @@ for metric in ("WA", "UA"):
     display(show_table(table1_view(summary, metric), f"{metric} (%) on session 5 ({run.corpus.name}): "
                                                      f"mean ± std over {run.n_seeds} seeds (paper)"))
 
-# %% mystnb={"figure": {"caption": "Table 1 as a figure: WA and UA of each model without (grey) and with (blue) PDDS; dots with bars: our mean ± std over seeds; crosses: the paper's single run.", "name": "fig-table1"}}
+# %% mystnb={"figure": {"caption": "Table 1 as a figure: WA and UA of each model without (grey) and with (blue) PDDS; dots with bars: our mean \u00b1 std over seeds; crosses: the paper's single run.", "name": "fig-table1"}}
 fig = plots.table1_comparison(summary, title=f"Table 1 ({run.corpus.name}): ours (mean ± std) and the paper's")
 glue("t1_fig", fig, display=False)
 plt.show()

@@ -1,7 +1,13 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,mystnb,-all
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -67,7 +73,7 @@ summary = table2_summary(result.runs)
 display(show_table(table2_view(summary), f"CLTNet, WA and UA (%) on session 5 ({run.corpus.name}), "
                                         f"mean ± std over {run.n_seeds} seeds (paper)"))
 
-# %% mystnb={"figure": {"caption": "Table 2 as a figure: CLTNet's WA and UA (mean ± std over seeds) for each training set, with its size; crosses: the paper's numbers.", "name": "fig-table2"}}
+# %% mystnb={"figure": {"caption": "Table 2 as a figure: CLTNet's WA and UA (mean \u00b1 std over seeds) for each training set, with its size; crosses: the paper's numbers.", "name": "fig-table2"}}
 fig = plots.strategy_accuracy(summary, title=f"Table 2 ({run.corpus.name}): training data and accuracy")
 plt.show()
 

@@ -14,7 +14,7 @@ artifacts (Table 2's "none" and "pdds" rows are Table 1's CLTNet runs, Fig. 5 re
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd

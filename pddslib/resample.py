@@ -38,6 +38,10 @@ from .smoothing import Normalize, Plan, balance_clear, kernel_weights, pdds_plan
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 
+#: The defaults of the strategies' parameters, each declared once (the paper's settings:
+#: sigma = 1, p = 0.8 as in Fig. 6, p = 0.5 within a class, uniform level 400).
+SIGMA, NORMALIZE, P, CLEAR_P, LEVEL, BALANCE_RATIO, ALIGN = 1.0, "none", 0.8, 0.5, 400, 0.5, "pad"
+
 #: What each output row is.
 ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX = 0, 1, 2
 
@@ -62,7 +66,8 @@ def counts_from_cells(cells: np.ndarray, classes: Sequence[str]) -> CountTable:
 class Resampler:
     """Base of the strategies: turns a :class:`~pddslib.smoothing.Plan` into provenance.
 
-    Subclasses implement :meth:`_plan`. Parameters common to all strategies:
+    Subclasses implement :meth:`_plan` and take, of the parameters below, those they use (``none``
+    takes none of them, ``happiness`` ``clear_p`` and ``align``):
 
     Parameters
     ----------
@@ -98,14 +103,14 @@ class Resampler:
     """
 
     strategy: str = ""
+    #: Set by the strategies that take them (None: the strategy mixes no such samples).
+    p: float | None = None
+    clear_p: float | None = None
+    align: Align = ALIGN
 
-    def __init__(self, *, p: float = 0.8, clear_p: float = 0.5,
-                 classes: Sequence[str] = CLASSES, align: Align = "pad",
+    def __init__(self, *, classes: Sequence[str] = CLASSES,
                  random_state: int | np.random.Generator | None = None) -> None:
-        self.p = p
-        self.clear_p = clear_p
         self.classes = classes
-        self.align = align
         self.random_state = random_state
 
     # -- to be provided by strategies -------------------------------------------------------
@@ -144,8 +149,8 @@ class Resampler:
         -------
         self
         """
-        p = _check_weight(self.p)
-        clear_p = _check_weight(self.clear_p)
+        p = None if self.p is None else _check_weight(self.p)
+        clear_p = None if self.clear_p is None else _check_weight(self.clear_p)
         _check_align(self.align)
         y = _check_distributions(y, len(self.classes))
         cells = _check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
@@ -284,11 +289,12 @@ class ClearBalancing(Resampler):
 
     strategy = "happiness"
 
-    def __init__(self, *, balance_ratio: float = 0.5, p: float = 0.8, clear_p: float = 0.5,
-                 classes: Sequence[str] = CLASSES, align: Align = "pad",
-                 random_state: int | np.random.Generator | None = None) -> None:
-        super().__init__(p=p, clear_p=clear_p, classes=classes, align=align, random_state=random_state)
+    def __init__(self, *, balance_ratio: float = BALANCE_RATIO, clear_p: float = CLEAR_P, align: Align = ALIGN,
+                 classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None) -> None:
+        super().__init__(classes=classes, random_state=random_state)
         self.balance_ratio = balance_ratio
+        self.clear_p = clear_p
+        self.align = align
 
     def _plan(self, counts: CountTable) -> Plan:
         return Plan(counts, balance_clear(counts.clear, self.balance_ratio), counts.ambiguous.copy(),
@@ -306,10 +312,12 @@ class UniformBalancing(Resampler):
 
     strategy = "uniform"
 
-    def __init__(self, *, level: int = 400, p: float = 0.8, clear_p: float = 0.5,
-                 classes: Sequence[str] = CLASSES, align: Align = "pad",
-                 random_state: int | np.random.Generator | None = None) -> None:
-        super().__init__(p=p, clear_p=clear_p, classes=classes, align=align, random_state=random_state)
+    def __init__(self, *, level: int = LEVEL, p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN,
+                 classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None) -> None:
+        super().__init__(classes=classes, random_state=random_state)
+        self.p = p
+        self.clear_p = clear_p
+        self.align = align
         self.level = level
 
     def _plan(self, counts: CountTable) -> Plan:
@@ -338,10 +346,13 @@ class PDDS(Resampler):
 
     strategy = "pdds"
 
-    def __init__(self, *, sigma: float = 1.0, normalize: Normalize = None, balance_ratio: float = 0.5,
-                 p: float = 0.8, clear_p: float = 0.5, classes: Sequence[str] = CLASSES,
-                 align: Align = "pad", random_state: int | np.random.Generator | None = None) -> None:
-        super().__init__(p=p, clear_p=clear_p, classes=classes, align=align, random_state=random_state)
+    def __init__(self, *, sigma: float = SIGMA, normalize: Normalize = NORMALIZE, balance_ratio: float = BALANCE_RATIO,
+                 p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN, classes: Sequence[str] = CLASSES,
+                 random_state: int | np.random.Generator | None = None) -> None:
+        super().__init__(classes=classes, random_state=random_state)
+        self.p = p
+        self.clear_p = clear_p
+        self.align = align
         self.sigma = sigma
         self.normalize = normalize
         self.balance_ratio = balance_ratio

@@ -8,7 +8,7 @@ against what was written, not against itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +114,7 @@ WORDS = ("yeah", "no", "I", "don't", "know", "what", "you", "mean", "okay", "wel
 
 
 def tree_from_votes(root: Path, votes, *, seconds: float | None = 0.5, seed: int = 0) -> Path:
-    """Write an IEMOCAP-format release from a votes frame (e.g. ``pddslib.corpora.demo.generate_votes``).
+    """Write an IEMOCAP-format release from a votes frame (e.g. ``pddslib.corpora.demo.votes``).
 
     Each row becomes a block with its three external evaluators (``e1..e3``, label codes joined by
     ``;``) and its consensus code; each gets a short transcript and, when ``seconds`` is given, a

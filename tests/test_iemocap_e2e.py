@@ -29,7 +29,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:!!! 6-class split differs")
 @pytest.fixture(scope="module")
 def full_release(tmp_path_factory) -> Path:
     """All 10,039 utterances (votes, consensus, transcripts; no wavs) in the release layout."""
-    return tree_from_votes(tmp_path_factory.mktemp("iemocap-full"), demo.generate_votes(1.0, 0), seconds=None)
+    return tree_from_votes(tmp_path_factory.mktemp("iemocap-full"), demo.votes(1.0, 0), seconds=None)
 
 
 def test_stats_give_the_reference_counts(full_release, capsys):
@@ -63,7 +63,7 @@ def small_store(tmp_path_factory) -> tuple[Path, Path]:
     from tiny_models import save_tiny_models
 
     root = tmp_path_factory.mktemp("iemocap-small")
-    release = tree_from_votes(root / "release", demo.generate_votes(0.05, 3), seconds=0.15, seed=3)
+    release = tree_from_votes(root / "release", demo.votes(0.05, 3), seconds=0.15, seed=3)
     models = save_tiny_models(root / "models", conv_kernel=(10, 8), conv_stride=(10, 8))
     store = root / "store"
     with warnings.catch_warnings():
@@ -79,7 +79,7 @@ def test_extracted_store_holds_the_six_class_utterances(small_store, capsys):
     capsys.readouterr()
     assert main(["info", str(store), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    votes = demo.generate_votes(0.05, 3)
+    votes = demo.votes(0.05, 3)
     six = votes[votes.consensus.isin(["ang", "hap", "sad", "neu", "exc", "fru"])]
     assert info["n_utterances"] == len(six)
     assert info["split"] == {"train": int((six.session < 5).sum()), "test": int((six.session == 5).sum())}

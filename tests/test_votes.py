@@ -215,9 +215,9 @@ def test_cli_plan_from_stats_file(release, tmp_path, capsys):
 def test_cli_errors_are_readable(tmp_path, capsys):
     bad = tmp_path / "c.json"
     bad.write_text('{"clear": {"ang": 3, "hap": -1}, "ambiguous": {}}')
-    assert main(["plan", "--counts", str(bad)]) == 2
+    assert main(["plan", "--counts", str(bad)]) == 1  # a data error (exit code 2 is for usage errors)
     assert "clear.hap: expected a non-negative integer" in capsys.readouterr().err
-    assert main(["stats", "--iemocap", str(tmp_path)]) == 2
+    assert main(["stats", "--iemocap", str(tmp_path)]) == 1  # a data error (exit code 2 is for usage errors)
     assert "Session1/dialog/EmoEvaluation: missing" in capsys.readouterr().err
     assert main(["stats", "--reference", "train"]) == 0
     assert "clear: ang 304, hap 43" in capsys.readouterr().out

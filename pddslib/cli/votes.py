@@ -22,16 +22,16 @@ PLAN_EPILOG = """examples:
 
 def counts_from_args(args: argparse.Namespace):
     """The count table of the one vote source named on the command line."""
-    from ..votes import open_votes
+    from ..corpora import open_votes, source_from_flags
 
-    given = {k: v for k, v in (("iemocap", args.iemocap), ("crema-d", args.crema_d),
-                               ("counts", getattr(args, "counts", None)), ("reference", args.reference)) if v}
-    if len(given) != 1:
+    flags = [args.iemocap, args.crema_d, getattr(args, "counts", None), args.reference]
+    if sum(bool(f) for f in flags) != 1:
         raise UsageError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, "
-                         "--counts FILE.json or --reference train|test|all")
-    (source, value), = given.items()
-    votes = open_votes(source, path=value, sessions=args.sessions, policy=args.policy, modality=args.modality)
-    return votes.counts()
+                         + ("--counts FILE.json " if hasattr(args, "counts") else "") + "or --reference train|test|all")
+    source, options = source_from_flags(iemocap=args.iemocap, crema_d=args.crema_d,
+                                        counts=getattr(args, "counts", None), reference=args.reference,
+                                        sessions=args.sessions, policy=args.policy, modality=args.modality)
+    return open_votes(source, **options).counts()
 
 
 def cmd_stats(args: argparse.Namespace) -> int:

@@ -40,8 +40,10 @@ SHA256 = "774d9d759cb5caf2542758a39eca8c0f1d2777f9987ff5d5adf8066d192f377b"
 
 
 def default_cache_dir() -> Path:
-    """``$PDDS_CACHE`` or ``~/.cache/pddslib``."""
-    return Path(os.environ.get("PDDS_CACHE", Path.home() / ".cache" / "pddslib"))
+    """``$PDDS_CACHE`` or ``~/.cache/pddslib`` (:func:`pddslib.cache.cache_root`)."""
+    from ..cache import cache_root
+
+    return cache_root()
 
 
 def download(cache_dir: str | Path | None = None, url: str = URL, sha256: str | None = SHA256,

@@ -27,7 +27,6 @@ The features (only for the 6-class utterances, as a real extraction would store)
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -119,7 +118,6 @@ def votes(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] | Non
 
 
 #: The name under which :func:`write_store` and older code call :func:`votes`.
-generate_votes = votes
 
 
 def _cell_items(counts: CountTable, six: dict[str, int]) -> tuple[list[_Item], dict[str, int]]:
@@ -260,8 +258,8 @@ def generate_features(manifest: pd.DataFrame, *, seed: int = 0, audio_dim: int =
 def _store_inputs(scale: float, seed: int, *, audio_dim: int, text_dim: int, frame_rate: float,
                   noise: float) -> dict[str, Any]:
     """The arguments of :func:`pddslib.features.store.write_store` for the demo corpus."""
-    votes = generate_votes(scale, seed)
-    six = votes[votes["consensus"].isin(CLASSES)].reset_index(drop=True).copy()
+    table = votes(scale, seed)
+    six = table[table["consensus"].isin(CLASSES)].reset_index(drop=True).copy()
     audio, text = generate_features(six, seed=seed, audio_dim=audio_dim, text_dim=text_dim,
                                     frame_rate=frame_rate, noise=noise)
     six["audio_len"] = [len(a) for a in audio]
@@ -282,7 +280,7 @@ def write_store(out: str | Path, scale: float = DEFAULT_SCALE, seed: int = 0, *,
     out : str or Path
         The store folder to create.
     scale, seed : float, int
-        Size (fraction of IEMOCAP's) and random seed, as :func:`generate_votes`.
+        Size (fraction of IEMOCAP's) and random seed, as :func:`votes`.
     audio_dim, text_dim, frame_rate, noise
         As :func:`generate_features`.
     overwrite : bool
@@ -308,7 +306,9 @@ def write_store(out: str | Path, scale: float = DEFAULT_SCALE, seed: int = 0, *,
 
 def cache_dir() -> Path:
     """Where generated demo stores are kept (``$PDDS_CACHE/demo``, default ``~/.cache/pddslib/demo``)."""
-    return Path(os.environ.get("PDDS_CACHE", Path.home() / ".cache" / "pddslib")) / "demo"
+    from ..cache import cache_path
+
+    return cache_path("demo")
 
 
 def ensure_store(scale: float = DEFAULT_SCALE, seed: int = 0, **kwargs: Any) -> Path:

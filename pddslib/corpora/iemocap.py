@@ -461,6 +461,12 @@ def wav_path(root: str | Path, utt_id: str) -> Path:
     return Path(root) / f"Session{ids.session}" / "sentences" / "wav" / ids.dialog / f"{utt_id}.wav"
 
 
+def transcript_path(root: str | Path, utt_id: str) -> Path:
+    """``ROOT/SessionN/dialog/transcriptions/<dialog>.txt``, the file holding ``utt_id``'s line."""
+    ids = parse_utt_id(utt_id)
+    return _session_dir(Path(root), ids.session) / "dialog" / "transcriptions" / f"{ids.dialog}.txt"
+
+
 def six_class_frame(root: str | Path, sessions: str | Iterable[int] = ALL_SESSIONS,
                     policy: str | VotePolicy = "default", classes: Sequence[str] = CLASSES,
                     check_sizes: bool = True) -> pd.DataFrame:

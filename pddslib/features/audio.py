@@ -42,11 +42,11 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .hub import is_local_model, load_pretrained, model_identity  # noqa: F401 (re-exported)
+from .hub import load_pretrained
 
 SAMPLE_RATE = 16_000
 #: Input seconds per step of the fast conv path, by device type (see AudioEncoder).

@@ -46,7 +46,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .audio import SAMPLE_RATE, AudioFileError, WavInfo, model_identity, wav_info
+from .audio import SAMPLE_RATE, AudioFileError, WavInfo, wav_info
+from .hub import model_identity
 from .pipeline import audio_features, default_threads, text_features
 from .shards import ShardSet, config_diff
 from .store import FeatureStore, StoreError, config_hash, write_store
