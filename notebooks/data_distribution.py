@@ -37,9 +37,9 @@ sessions: str = "1,2,3,4"  # IEMOCAP sessions to count (the training sessions by
 policy: str = "default"  # vote policy: "default", "self", "strict" or "drop-evaluator"
 crema_d: str = "download"  # CREMA-D tabulatedVotes.csv, its folder, or "download" (cached) (with source crema-d)
 demo_scale: float = 0.05  # size of the demo corpus (fraction of IEMOCAP) (with source demo)
-sigma: float = 1.0  # Gaussian kernel width of Eq. (1) (paper: 1)
-normalize: str = "none"  # kernel normalisation: "none" (Eq. 1 literally) or "sum"
-level: int = 0  # uniform balancing level (0: the paper's 400; with source demo, 400 x demo_scale as in Table 2)
+sigma: "Optional[float]" = None  # Gaussian kernel width of Eq. (1) (None: the sampler's default, the paper's 1)
+normalize: "Optional[str]" = None  # kernel normalisation: "none" (Eq. 1 literally, the default) or "sum"
+level: "Optional[int]" = None  # uniform balancing level (None: the paper's 400; with source demo, 400 x demo_scale as in Table 2)
 quick: bool = False  # CI smoke run (this notebook is fast anyway; kept for a uniform interface)
 
 # %% [markdown]
@@ -52,7 +52,7 @@ from IPython.display import display
 from pddslib import plots
 from pddslib.experiments import distribution, vote_counts
 from pddslib.notebook import banner, compare_distribution, show_table, uniform_level
-from pddslib.resample import plan_for
+from pddslib.resample import PDDS
 from pddslib.smoothing import kernel_weights
 
 # %% [markdown]
@@ -89,11 +89,12 @@ plt.show()
 # after clear balancing and Eq. (1).
 
 # %% mystnb={"figure": {"caption": "Fig. 2: each emotion pair's chain before (light) and after (dark) clear balancing and Gaussian smoothing; purple: clear, orange: ambiguous.", "name": "fig-smoothing"}}
-norm = None if normalize == "none" else normalize
+given = {k: v for k, v in {"sigma": sigma, "normalize": normalize}.items() if v is not None}
+sampler = PDDS(classes=counts.classes, **given)  # the defaults are the sampler's own
 level = uniform_level(level, synthetic=source == "demo", demo_scale=demo_scale)
-tables = distribution(counts, sigma=sigma, normalize=norm, level=level)
-plan = plan_for("pdds", counts, sigma=sigma, normalize=norm)
-fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sigma:g}): {label}",
+tables = distribution(counts, level=level, **given)
+plan = sampler.plan(counts)
+fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sampler.sigma:g}): {label}",
                             ncols=3)
 plt.show()
 
@@ -127,7 +128,7 @@ plt.show()
 # Fig. 2; the worked example below is quoted on the method page.
 
 # %%
-print(compare_distribution(tables, counts, plan, label, kernel_weights(sigma, norm)))
+print(compare_distribution(tables, counts, plan, label, kernel_weights(sampler.sigma, sampler.normalize)))
 
 # %% [markdown]
 # ## Summary

@@ -35,9 +35,11 @@ STRATEGY_LABELS: dict[str, str] = {
 
 
 # -- Fig. 1-2 ----------------------------------------------------------------------------------
-def distribution(counts: CountTable, *, sigma: float = 1.0, normalize: str | None = None,
-                 level: int = 400) -> dict[str, pd.DataFrame]:
+def distribution(counts: CountTable, *, sigma: float | None = None, normalize: str | None = None,
+                 level: int | None = None) -> dict[str, pd.DataFrame]:
     """Tables behind Fig. 1-2: counts, smoothed targets, and the four strategies' sizes.
+
+    ``None`` means the sampler's default (:mod:`pddslib.resample`).
 
     Returns
     -------
@@ -45,7 +47,9 @@ def distribution(counts: CountTable, *, sigma: float = 1.0, normalize: str | Non
         ``clear`` (class, count, balanced), ``pairs`` (major, minor, original, smoothed, target,
         new), ``strategies`` (strategy, clear, ambiguous, new samples, clear + ambiguous after).
     """
-    pdds = plan_for("pdds", counts, sigma=sigma, normalize=normalize)
+    given = {"pdds": {k: v for k, v in (("sigma", sigma), ("normalize", normalize)) if v is not None},
+             "uniform": {"level": level} if level is not None else {}}
+    pdds = plan_for("pdds", counts, **given["pdds"])
     cl = counts.classes
     clear = pd.DataFrame({"class": cl, "original": counts.clear, "balanced": pdds.balanced_clear,
                           "new": pdds.new_clear})
@@ -58,8 +62,7 @@ def distribution(counts: CountTable, *, sigma: float = 1.0, normalize: str | Non
                              "new": int(pdds.new_ambiguous[i, j])})
     strat = []
     for s in STRATEGIES:
-        params = {"sigma": sigma, "normalize": normalize} if s == "pdds" else ({"level": level} if s == "uniform" else {})
-        plan = plan_for(s, counts, **params)
+        plan = plan_for(s, counts, **given.get(s, {}))
         strat.append({"strategy": s, "label": STRATEGY_LABELS[s],
                       "clear": int(plan.balanced_clear.sum()), "ambiguous": int(plan.targets.sum()),
                       "new_samples": plan.new_samples,

@@ -13,7 +13,7 @@ from typing import Iterable, Literal, Sequence
 
 import numpy as np
 
-#: The paper's six classes, in the order used everywhere (DESIGN.md contract).
+#: The paper's six classes, in the order used everywhere (a contract of the package: stats JSON, stores and runs use it).
 CLASSES: tuple[str, ...] = ("ang", "hap", "sad", "neu", "exc", "fru")
 
 #: Readable names of the codes used in tables and figures.

@@ -135,3 +135,20 @@ def test_a_command_that_needs_torch_says_which_extra(tmp_path):
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [
         "pdds run needs the ml extra (torch is not installed): pip install 'pddslib[ml]'"]
+
+
+def test_every_command_documents_its_options_and_gives_examples():
+    import argparse
+
+    from pddslib.cli import build_parser
+
+    parser = build_parser()
+    assert "``" not in parser.description and ":func:" not in parser.description  # plain text, no RST
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"stats", "plan", "download", "demo", "extract", "info", "run"}
+    for name, p in sub.choices.items():
+        assert p.epilog and "examples:" in p.epilog and f"pdds {name}" in p.epilog, name
+        for action in p._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help and len(action.help) > 8, (name, action.dest)
