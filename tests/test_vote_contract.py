@@ -286,7 +286,7 @@ def test_iemocap_error_reaches_the_cli_as_one_line(tmp_path, capsys):
     path = _evaluation_file(tmp_path, "")
     assert main(["stats", "--iemocap", str(tmp_path), "--sessions", "1"]) == 1  # a data error (2: usage)
     err = capsys.readouterr().err
-    assert err == f"pdds: error: {path}: empty file (0 bytes); expected blocks that start with " \
+    assert err == f"pdds stats: error: {path}: empty file (0 bytes); expected blocks that start with " \
                   f"'[START - END]<TAB>UTT_ID<TAB>CONSENSUS<TAB>[V, A, D]'\n"
 
 
@@ -298,7 +298,7 @@ def test_crema_d_header_only_and_other_bad_tables(crema_d_votes, tmp_path, capsy
         open_votes("crema-d", path=bad)
     assert err.value.path == str(bad)
     assert main(["stats", "--crema-d", str(bad)]) == 1  # a data error (exit code 2 is for usage errors)
-    assert capsys.readouterr().err.startswith(f"pdds: error: {bad}:1: a header but no vote rows")
+    assert capsys.readouterr().err.startswith(f"pdds stats: error: {bad}:1: a header but no vote rows")
     bad.write_text("")
     with pytest.raises(CorpusFormatError, match=r"tabulatedVotes.csv: empty file"):
         crema_d.votes(bad)

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_dir
+from ..atomic import atomic_dir, remove_dir
 from .store import StoreError, config_hash
 
 
@@ -90,7 +90,8 @@ class ShardSet:
         os.replace(tmp, self.path / "state.json")
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete the partial (renamed aside first, so an interruption leaves nothing half-deleted)."""
+        remove_dir(self.path)
 
     # -- shards -----------------------------------------------------------------------------------
     def shard_dir(self, k: int) -> Path:
