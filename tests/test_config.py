@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from pddslib.config import (DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSettings, RunSpec, TrainConfig, corpus_defaults,
@@ -152,3 +153,26 @@ def test_every_command_documents_its_options_and_gives_examples():
             if isinstance(action, argparse._HelpAction):
                 continue
             assert action.help and len(action.help) > 8, (name, action.dest)
+
+
+def test_a_cli_run_is_a_cache_hit_for_the_notebook(tmp_path, monkeypatch, capsys, one_thread):
+    """`pdds run` then the notebook's setup() with the same choices: the notebook trains nothing."""
+    from pddslib import training
+    from pddslib.cli import main
+    from pddslib.notebook import setup
+    from pddslib.runner import run_settings
+
+    monkeypatch.setenv("PDDS_CACHE", str(tmp_path / "cache"))
+    assert main(["run", "--model", "cltnet_text", "--strategy", "pdds", "--seeds", "1", "--epochs", "1",
+                 "--no-progress", "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the notebook retrained a run that the CLI had cached")
+
+    monkeypatch.setattr(training, "train_model", boom)
+    run = setup(seeds=1, epochs=1)
+    result = run_settings(run.settings, run.corpus, ("cltnet_text",), ("pdds",), log=None)
+    assert result.runs["cached"].all()
+    cli_keys = pd.read_csv(tmp_path / "out" / "runs.csv")["key"].tolist()
+    assert result.runs["key"].tolist() == cli_keys
