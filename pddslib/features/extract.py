@@ -191,21 +191,33 @@ def _existing(out: Path, config: dict[str, Any], inputs: IemocapInputs, overwrit
     if old_inputs.get("features") != inputs.features or store.manifest["utt_id"].tolist() != inputs.utt_ids:
         log(f"{out}: the wavs, transcripts or utterance list changed since extraction; extracting again")
         return "extract"
-    if old == config:
+    if old == config and _labels_match(store, inputs):
         return "up-to-date"
     return "relabel"
 
 
+def _expected_manifest(store: FeatureStore, inputs: IemocapInputs) -> pd.DataFrame:
+    """The manifest the annotations give now, with the store's sequence lengths."""
+    manifest = _manifest(inputs.frame, store.classes)
+    for mod in store.modalities:
+        manifest[f"{mod}_len"] = store.manifest[f"{mod}_len"].to_numpy()
+    return manifest
+
+
+def _labels_match(store: FeatureStore, inputs: IemocapInputs) -> bool:
+    """Whether the store's manifest holds the labels the annotations give now (a hand edit shows)."""
+    from .fingerprint import manifest_digest
+
+    mods = list(store.modalities)
+    return (manifest_digest(store.manifest, store.classes, mods)
+            == manifest_digest(_expected_manifest(store, inputs), store.classes, mods))
+
+
 def _relabel(out: Path, inputs: IemocapInputs, config: dict[str, Any]) -> None:
     """Write the new labels into the store; the feature arrays are kept as they are."""
-    from ..labels import CLASSES
     from .store import rewrite_manifest
 
-    old = FeatureStore.open(out, validate=False)
-    manifest = _manifest(inputs.frame, CLASSES)
-    for mod in old.modalities:
-        manifest[f"{mod}_len"] = old.manifest[f"{mod}_len"].to_numpy()
-    rewrite_manifest(out, manifest, config)
+    rewrite_manifest(out, _expected_manifest(FeatureStore.open(out, validate=False), inputs), config)
 
 
 # -- extraction -------------------------------------------------------------------------------------
