@@ -51,8 +51,10 @@ def _write_outputs(out: Path, res) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
+    from ..device import resolve_device
     from ..runner import check_writable, default_run_cache, format_pm, load_corpus, run_settings
 
+    resolve_device(args.device)  # a wrong --device fails before any work
     settings = settings_from_args(args)
     out = check_writable(args.out, "output")
     check_writable(args.cache or default_run_cache(), "run cache")
