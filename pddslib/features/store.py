@@ -318,6 +318,56 @@ def _stale(path: Path, what: str) -> StoreError:
                       f"it was changed after the store was written: {_EXTRACT_HINT}")
 
 
+def _open_modality(path: Path, mod: str, info: Mapping[str, Any], manifest: pd.DataFrame,
+                   rec: Mapping[str, Any] | None, validate: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One modality's memory-mapped frames and offsets, checked against store.json, the manifest and
+    the fingerprint record ``rec`` (None for a version-1 store); ``validate`` scans for NaN/inf."""
+    a_path, o_path = path / f"{mod}.npy", path / f"{mod}_offsets.npy"
+    for p in (a_path, o_path):
+        if not p.is_file():
+            raise StoreError(f"{p}: not found (modality {mod!r} is listed in store.json)")
+    size = a_path.stat().st_size
+    if rec is not None and size != rec["bytes"]:
+        raise StoreError(f"{a_path}: {size} bytes{' (empty file)' if size == 0 else ''}, expected "
+                         f"{rec['bytes']} as recorded at assembly (truncated or replaced?); {_EXTRACT_HINT}")
+    arr = _load_npy(a_path, mmap=True)
+    off = _load_npy(o_path, mmap=False)
+    if arr.dtype != np.dtype(info["dtype"]):
+        raise StoreError(f"{a_path}: dtype {arr.dtype}, expected {info['dtype']} as store.json says")
+    if arr.ndim != 2 or arr.shape[1] != info["dim"]:
+        raise StoreError(f"{a_path}: shape {arr.shape}, expected (frames, {info['dim']}) as store.json says")
+    if off.dtype.kind not in "iu":
+        raise StoreError(f"{o_path}: dtype {off.dtype}, expected int64 offsets")
+    if off.shape != (len(manifest) + 1,) or off[0] != 0 or (np.diff(off) < 1).any():
+        raise StoreError(f"{o_path}: offsets must be {len(manifest) + 1} increasing integers starting at 0")
+    if off[-1] != arr.shape[0]:
+        raise StoreError(f"{o_path}: last offset {off[-1]} but {a_path.name} has {arr.shape[0]} frames")
+    lens = manifest[f"{mod}_len"].to_numpy()
+    if not np.array_equal(np.diff(off), lens):
+        i = int(np.flatnonzero(np.diff(off) != lens)[0])
+        raise StoreError(f"{o_path}: utterance {manifest['utt_id'].iloc[i]} has {np.diff(off)[i]} "
+                         f"frames but manifest.csv says {mod}_len = {lens[i]}")
+    if rec is not None:
+        if fpr.hash_file(o_path) != rec["offsets_sha256"]:
+            raise _stale(o_path, "sha256")
+        if a_path.stat().st_mtime_ns != rec["mtime_ns"] and fpr.hash_file(a_path) != rec["sha256"]:
+            raise _stale(a_path, "modified after assembly, and its sha256 differs")
+    if validate:
+        _check_finite(a_path, arr, off, manifest)
+    return arr, off
+
+
+def _check_finite(a_path: Path, arr: np.ndarray, off: np.ndarray, manifest: pd.DataFrame) -> None:
+    """Scan the frames for NaN/inf in chunks; the error names the frame and the utterance."""
+    step = 1 << 16
+    for s in range(0, arr.shape[0], step):
+        chunk = np.asarray(arr[s:s + step], dtype=np.float32)
+        if not np.isfinite(chunk).all():
+            row = s + int(np.flatnonzero(~np.isfinite(chunk).all(1))[0])
+            utt = int(np.searchsorted(off, row, side="right") - 1)
+            raise StoreError(f"{a_path}: NaN or inf in frame {row} (utterance {manifest['utt_id'].iloc[utt]})")
+
+
 class FeatureStore:
     """A read-only, memory-mapped feature store (see the module docstring for the layout).
 
@@ -375,48 +425,10 @@ class FeatureStore:
             raise StoreError(f"{man_path}: {len(manifest)} rows but store.json says n_utterances = {meta['n_utterances']}")
         arrays, offsets, hashes = {}, {}, {}
         for mod, info in mods.items():
-            a_path, o_path = path / f"{mod}.npy", path / f"{mod}_offsets.npy"
-            for p in (a_path, o_path):
-                if not p.is_file():
-                    raise StoreError(f"{p}: not found (modality {mod!r} is listed in store.json)")
             rec = recorded["arrays"][mod] if recorded else None
-            size = a_path.stat().st_size
-            if rec is not None and size != rec["bytes"]:
-                raise StoreError(f"{a_path}: {size} bytes{' (empty file)' if size == 0 else ''}, expected "
-                                 f"{rec['bytes']} as recorded at assembly (truncated or replaced?); {_EXTRACT_HINT}")
-            arr = _load_npy(a_path, mmap=True)
-            off = _load_npy(o_path, mmap=False)
-            if arr.dtype != np.dtype(info["dtype"]):
-                raise StoreError(f"{a_path}: dtype {arr.dtype}, expected {info['dtype']} as store.json says")
-            if arr.ndim != 2 or arr.shape[1] != info["dim"]:
-                raise StoreError(f"{a_path}: shape {arr.shape}, expected (frames, {info['dim']}) as store.json says")
-            if off.dtype.kind not in "iu":
-                raise StoreError(f"{o_path}: dtype {off.dtype}, expected int64 offsets")
-            if off.shape != (len(manifest) + 1,) or off[0] != 0 or (np.diff(off) < 1).any():
-                raise StoreError(f"{o_path}: offsets must be {len(manifest) + 1} increasing integers starting at 0")
-            if off[-1] != arr.shape[0]:
-                raise StoreError(f"{o_path}: last offset {off[-1]} but {a_path.name} has {arr.shape[0]} frames")
-            lens = manifest[f"{mod}_len"].to_numpy()
-            if not np.array_equal(np.diff(off), lens):
-                i = int(np.flatnonzero(np.diff(off) != lens)[0])
-                raise StoreError(f"{o_path}: utterance {manifest['utt_id'].iloc[i]} has {np.diff(off)[i]} "
-                                 f"frames but manifest.csv says {mod}_len = {lens[i]}")
+            arrays[mod], offsets[mod] = _open_modality(path, mod, info, manifest, rec, validate)
             if rec is not None:
-                if fpr.hash_file(o_path) != rec["offsets_sha256"]:
-                    raise _stale(o_path, "sha256")
-                if a_path.stat().st_mtime_ns != rec["mtime_ns"] and fpr.hash_file(a_path) != rec["sha256"]:
-                    raise _stale(a_path, "modified after assembly, and its sha256 differs")
                 hashes[mod] = rec
-            if validate:
-                step = 1 << 16
-                for s in range(0, arr.shape[0], step):
-                    chunk = np.asarray(arr[s:s + step], dtype=np.float32)
-                    if not np.isfinite(chunk).all():
-                        row = s + int(np.flatnonzero(~np.isfinite(chunk).all(1))[0])
-                        utt = int(np.searchsorted(off, row, side="right") - 1)
-                        raise StoreError(f"{a_path}: NaN or inf in frame {row} (utterance "
-                                         f"{manifest['utt_id'].iloc[utt]})")
-            arrays[mod], offsets[mod] = arr, off
         digest = fpr.manifest_digest(manifest, classes, list(mods))
         if recorded is None:
             hashes = {m: fpr.array_record(path, m) for m in mods}
