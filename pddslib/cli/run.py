@@ -51,9 +51,11 @@ def _write_outputs(out: Path, res) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
+    from ..device import resolve_device
     from ..runner import check_writable, default_run_cache, format_pm, load_corpus, run_settings
 
     settings = settings_from_args(args)
+    resolve_device(args.device)  # a bad --device fails here, before any folder or corpus is made
     out = check_writable(args.out, "output")
     check_writable(args.cache or default_run_cache(), "run cache")
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
