@@ -162,6 +162,8 @@ def _read_cached(folder: Path, key: str) -> tuple[dict, pd.DataFrame] | None:
             raise ValueError(f"missing field(s) {', '.join(missing)}")
         if record["key"] != key:
             raise ValueError(f"key {record['key']!r}, expected {key!r}")
+        if not pred_path.read_bytes().endswith(b"\n"):  # to_csv ends every row with one
+            raise ValueError(f"{pred_path.name}: truncated (its last row is incomplete)")
         preds = pd.read_csv(pred_path)
         if "utt_id" not in preds.columns or len(preds) != record.get("n_test", len(preds)):
             raise ValueError(f"{pred_path.name}: not the predictions of this run")

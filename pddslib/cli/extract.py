@@ -31,7 +31,10 @@ def _layer(text: str) -> str | int:
 def cmd_extract(args: argparse.Namespace) -> int:
     import soundfile  # noqa: F401  (the ml extra: checked before any work)
     import torch  # noqa: F401
-    import transformers  # noqa: F401
+    import transformers
+
+    if args.no_progress:  # also no "Loading weights" bars from transformers
+        transformers.utils.logging.disable_progress_bar()
 
     from ..features.extract import extract
     from ..features.store import FeatureStore

@@ -56,6 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     resolve_device(args.device)  # a wrong --device fails before any work
     settings = settings_from_args(args)
+    resolve_device(args.device)  # a bad --device fails here, before any folder or corpus is made
     out = check_writable(args.out, "output")
     check_writable(args.cache or default_run_cache(), "run cache")
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)

@@ -381,7 +381,8 @@ def extract(root: str | Path, out: str | Path, *, sessions: Sequence[int] = (1, 
         return out
 
     utt_ids = inputs.utt_ids
-    resumed_size = shards.check(config, utt_ids, inputs.features)
+    # the shards hold features only: labels (policy, annotations) are derived at assembly
+    resumed_size = shards.check(_feature_settings(config), utt_ids, inputs.features)
     shard_size = resumed_size or shard_size
     n = len(utt_ids)
     chunks = [np.arange(s, min(n, s + shard_size)) for s in range(0, n, shard_size)]
@@ -390,7 +391,7 @@ def extract(root: str | Path, out: str | Path, *, sessions: Sequence[int] = (1, 
     if todo:
         encoders = _load_encoders(audio_model, text_model, audio_layer, device, inputs)
         if resumed_size is None:
-            shards.create(config, utt_ids, inputs.features, shard_size)
+            shards.create(_feature_settings(config), utt_ids, inputs.features, shard_size)
         _extract_shards(shards, todo, chunks, inputs, encoders, dtype, batch_seconds=batch_seconds,
                         threads=threads, workers=workers, progress=progress, totals=totals)
         if totals.truncated_text:

@@ -59,10 +59,13 @@ class ShardSet:
     def check(self, config: dict[str, Any], utt_ids: Sequence[str], inputs: str) -> int | None:
         """The shard size of a partial holding this same work; None when there is none.
 
+        A partial of other input files (wavs or transcripts changed since it started, e.g. a
+        wav with NaN samples was fixed) cannot be resumed: it is removed, with a warning.
+
         Raises
         ------
         StoreError
-            When the partial holds other work (other settings, utterances or input files).
+            When the partial holds other work (other settings or utterances).
         """
         state = self.state()
         if state is None:
@@ -75,8 +78,11 @@ class ShardSet:
             raise StoreError(f"{self.path}: an unfinished extraction of another utterance list (other corpus "
                              f"copy?). Delete {self.path} to start again")
         if state.get("inputs") != inputs:
-            raise StoreError(f"{self.path}: an unfinished extraction of other input files (wavs or transcripts "
-                             f"changed since it started). Delete {self.path} to start again")
+            warnings.warn(f"{self.path}: an unfinished extraction of other input files (wavs or transcripts "
+                          f"changed since it started); removed it, its shards will be extracted again",
+                          stacklevel=3)
+            self.remove()
+            return None
         return int(state["shard_size"])
 
     def create(self, config: dict[str, Any], utt_ids: Sequence[str], inputs: str, shard_size: int) -> None:
