@@ -54,11 +54,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..device import resolve_device
     from ..runner import check_writable, default_run_cache, format_pm, load_corpus, run_settings
 
-    resolve_device(args.device)  # a wrong --device fails before any work
-    settings = settings_from_args(args)
     resolve_device(args.device)  # a bad --device fails here, before any folder or corpus is made
-    out = check_writable(args.out, "output")
+    settings = settings_from_args(args)
     check_writable(args.cache or default_run_cache(), "run cache")
+    out = check_writable(args.out, "output")
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
     if corpus.synthetic:
         print(f"corpus: {corpus.name} -- SYNTHETIC demo data; the numbers are not IEMOCAP's and not "
