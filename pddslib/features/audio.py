@@ -328,7 +328,9 @@ class AudioEncoder:
         """Per-utterance normalisation (as ``Wav2Vec2FeatureExtractor``), float32."""
         wave = np.asarray(wave, dtype=np.float32)
         if self.normalize:
-            wave = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
+            # a wav with NaN/inf samples is reported once, by name, when its shard is written
+            with np.errstate(invalid="ignore", over="ignore"):
+                wave = (wave - wave.mean()) / np.sqrt(wave.var() + 1e-7)
         return wave.astype(np.float32, copy=False)
 
     def __call__(self, waves: Sequence[np.ndarray], *, prepared: bool = False) -> list[np.ndarray]:
