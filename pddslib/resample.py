@@ -34,13 +34,14 @@ import numpy as np
 from .counts import CountTable
 from .labels import CLASSES, cells_from_distributions
 from .mixup import Align, _check_align, _check_weight, mix_samples, mix_sequences
-from .smoothing import Normalize, Plan, balance_clear, kernel_weights, pdds_plan
+from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear, kernel_weights, pdds_plan
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 
 #: The defaults of the strategies' parameters, each declared once (the paper's settings:
 #: sigma = 1, p = 0.8 as in Fig. 6, p = 0.5 within a class, uniform level 400).
-SIGMA, NORMALIZE, P, CLEAR_P, LEVEL, BALANCE_RATIO, ALIGN = 1.0, "none", 0.8, 0.5, 400, 0.5, "pad"
+#: (The kernel normalisation and the clear-balancing ratio are the defaults of pddslib.smoothing.)
+SIGMA, P, CLEAR_P, LEVEL, ALIGN = 1.0, 0.8, 0.5, 400, "pad"
 
 #: What each output row is.
 ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX = 0, 1, 2

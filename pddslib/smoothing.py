@@ -24,9 +24,12 @@ import numpy as np
 from .counts import CountTable
 
 Normalize = Literal["none", "sum"] | None
+#: Defaults of the pure functions here (the samplers of pddslib.resample reuse them).
+NORMALIZE: Normalize = "none"
+BALANCE_RATIO = 0.5
 
 
-def kernel_weights(sigma: float, normalize: Normalize = "none") -> np.ndarray:
+def kernel_weights(sigma: float, normalize: Normalize = NORMALIZE) -> np.ndarray:
     """Weights of Eq. (1) for chain offsets -1, 0, +1.
 
     Parameters
@@ -51,7 +54,7 @@ def kernel_weights(sigma: float, normalize: Normalize = "none") -> np.ndarray:
     return w
 
 
-def balance_clear(clear: np.ndarray, ratio: float = 0.5) -> np.ndarray:
+def balance_clear(clear: np.ndarray, ratio: float = BALANCE_RATIO) -> np.ndarray:
     """Clear-class balancing (the book's Decisions page, "PDDS").
 
     A class whose clear count ``n`` is below ``ratio`` times the smallest other clear count ``m``
@@ -85,7 +88,7 @@ def balance_clear(clear: np.ndarray, ratio: float = 0.5) -> np.ndarray:
 
 
 def smooth_pairs(clear: np.ndarray, ambiguous: np.ndarray, sigma: float,
-                 normalize: Normalize = "none") -> np.ndarray:
+                 normalize: Normalize = NORMALIZE) -> np.ndarray:
     """Apply Eq. (1) to every emotion pair's chain ``[I, I_j, J_i, J]``.
 
     Parameters
@@ -204,8 +207,8 @@ class Plan:
         return "\n".join(lines)
 
 
-def pdds_plan(counts: CountTable, sigma: float, normalize: Normalize = "none",
-              balance: bool = True, balance_ratio: float = 0.5) -> Plan:
+def pdds_plan(counts: CountTable, sigma: float, normalize: Normalize = NORMALIZE,
+              balance: bool = True, balance_ratio: float = BALANCE_RATIO) -> Plan:
     """The PDDS plan: balance clear classes, smooth every pair, targets = max(original, round).
 
     Parameters
