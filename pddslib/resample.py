@@ -7,34 +7,65 @@
 ``pdds``                clear balancing, then Eq. (1) on every emotion pair (the paper's method)
 ======================  ======================================================================
 
-The protocol follows imbalanced-learn's samplers, adapted to label distributions: keyword-only
-constructors that only store their arguments, validation in :meth:`fit`, fitted attributes that
-end in ``_``, and the provenance of every output row. A synthesised row is recorded as
+The samplers follow imbalanced-learn's protocol, adapted to label distributions: keyword-only
+constructors that only store their arguments, ``get_params``/``set_params`` (so that
+``sklearn.base.clone`` works), validation in :meth:`~Resampler.fit`, ``fit(X, y)`` and
+``fit_resample(X, y)``, fitted attributes that end in ``_`` (``sampling_strategy_`` included),
+and the provenance of every output row. A synthesised row is recorded as
 ``(source a, source b, weight p)`` and is only materialised when asked for (by
-:meth:`Resampler.fit_resample`, or by the training loop when it builds a batch), so memory does
-not grow with the number of new samples.
+:meth:`Resampler.fit_resample`, by :class:`pddslib.torch.PDDSDataset` item by item, or by the
+training loop when it builds a batch), so memory does not grow with the number of new samples.
+
+``y`` may be 1-D hard labels, ``(N, C)`` vote counts or ``(N, C)`` label distributions;
+``X`` a numpy array, a pandas DataFrame/Series, a torch tensor or a list of per-utterance items,
+and the output has the input's type (:mod:`pddslib.resample_io` says exactly how).
+
+Hard labels
+-----------
+With 1-D labels every sample is clear and no ambiguous cell holds an original sample.
+``none`` and ``happiness`` then do what they do on votes. ``uniform`` fills every ordered pair
+with ``level`` mixes. ``pdds`` balances the clear classes and then, by Eq. (1) on the chains
+``[n_i, 0, 0, n_j]``, gives every ordered pair (i, j) ``round(w * n_i)`` new ambiguous samples
+(``n_i``: balanced clear count of i; ``w = exp(-1 / (2 sigma^2))``, 0.607 at sigma = 1), each a
+mix of a clear i and a clear j with weight ``p``: it does **not** reduce to clear balancing
+(``sigma = 0`` does). ``fit`` warns about it (:class:`HardLabelsWarning`) and
+:meth:`Resampler.summary` says it.
 
 Example
 -------
 >>> import numpy as np
 >>> from pddslib import PDDS
 >>> y = np.eye(3)[[0, 0, 0, 1, 1, 2, 2, 2]]           # clear samples of three classes
->>> sampler = PDDS(sigma=1.0, p=0.8, random_state=0)
+>>> sampler = PDDS(sigma=1.0, p=0.8, classes=("a", "b", "c"), random_state=0)
 >>> X_res, y_res = sampler.fit_resample(np.arange(8.0)[:, None], y)
 >>> sampler.sample_indices_.shape[1], bool(np.allclose(y_res.sum(1), 1))
 (2, True)
+>>> sampler.sampling_strategy_["a>b"]                 # (before, after) of the cell a>b
+(0, 2)
 """
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .counts import CountTable
 from .labels import CLASSES, cells_from_distributions
-from .mixup import Align, _check_align, _check_weight, mix_samples, mix_sequences
+from .item_mixup import MixedSamples
+from .mixup import Align, _check_align, _check_weight
+from .provenance import (AMBIGUOUS_MIX, CLEAR_MIX, ORIGINAL, cell_summary, check_cells, counts_from_cells,
+                         draw_provenance)
+from .resample_io import Targets, check_targets, check_X, resample_X, resample_y
 from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear, kernel_weights, pdds_plan
+
+__all__ = [
+    "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
+    "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Resampler",
+    "UniformBalancing", "counts_from_cells", "make_resampler", "plan_for",
+]
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 
@@ -43,25 +74,9 @@ STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 #: (The kernel normalisation and the clear-balancing ratio are the defaults of pddslib.smoothing.)
 SIGMA, P, CLEAR_P, LEVEL, ALIGN = 1.0, 0.8, 0.5, 400, "pad"
 
-#: What each output row is.
-ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX = 0, 1, 2
 
-#: A block of output rows: sources (k, 2), weights (k,), kinds (k,), cells (k, 2).
-_Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def counts_from_cells(cells: np.ndarray, classes: Sequence[str]) -> CountTable:
-    """Count table of a training set from its (major, minor) cells (rows outside cells: other)."""
-    c = len(classes)
-    clear = np.zeros(c, dtype=np.int64)
-    amb = np.zeros((c, c), dtype=np.int64)
-    inside = cells[:, 0] >= 0
-    for i, j in cells[inside]:
-        if i == j:
-            clear[i] += 1
-        else:
-            amb[i, j] += 1
-    return CountTable(tuple(classes), clear, amb, other=int((~inside).sum()))
+class HardLabelsWarning(UserWarning):
+    """``y`` is 1-D hard labels: every sample is clear (see the module docstring)."""
 
 
 class Resampler:
@@ -77,9 +92,9 @@ class Resampler:
     clear_p : float
         Mixup weight for new clear samples (two distinct clear samples of the same class).
     classes : sequence of str
-        Class codes (columns of ``y``); default: the paper's six.
+        Class codes (columns of a 2-D ``y``; the codes of string labels); default: the paper's six.
     align : {"pad", "crop", "interp"}
-        Sequence alignment used when materialising sequences.
+        Sequence alignment used when materialising per-utterance items.
     random_state : int, numpy.random.Generator or None
         Seed of the choice of mixup sources.
 
@@ -89,6 +104,11 @@ class Resampler:
         Counts of the training set given to :meth:`fit`.
     plan_ : Plan
         Balanced clear counts and ambiguous targets.
+    sampling_strategy_ : dict
+        ``cell -> (before, after)`` sample counts: a class code for its clear cell, ``"i>j"`` for
+        the ambiguous cell of major i and minor j, ``"other"`` for rows outside the cells.
+    y_encoding_ : {"labels", "counts", "distributions"}
+        How ``y`` was given (:func:`pddslib.resample_io.check_targets`).
     sample_indices_ : numpy.ndarray of int, shape (N_res, 2)
         Sources ``(a, b)`` of every output row; an original row ``n`` is ``(n, n)``.
     mix_weights_ : numpy.ndarray of float, shape (N_res,)
@@ -118,29 +138,69 @@ class Resampler:
     def _plan(self, counts: CountTable) -> Plan:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (as in scikit-learn)."""
-        import inspect
+    # -- parameters (scikit-learn's estimator API) ----------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {n: getattr(self, n) for n in names}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments (as in scikit-learn).
+
+        Parameters
+        ----------
+        deep : bool
+            Accepted for scikit-learn; a sampler holds no nested estimator, so it changes nothing.
+        """
+        return {n: getattr(self, n) for n in self._param_names()}
+
+    def set_params(self, **params: Any) -> "Resampler":
+        """Set constructor arguments (as in scikit-learn); unknown names are a ValueError.
+
+        Returns
+        -------
+        self
+        """
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for {type(self).__name__}; "
+                                 f"valid parameters: {valid}")
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn's and imbalanced-learn's checks (imports scikit-learn: only
+        scikit-learn calls this)."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=True, multi_output=True),
+                    input_tags=InputTags(two_d_array=True, three_d_array=True,
+                                         allow_nan=True))
 
     # -- the protocol -----------------------------------------------------------------------
     def plan(self, counts: CountTable) -> Plan:
         """The plan this strategy makes for given counts (pure; no sample is drawn)."""
         return self._plan(counts)
 
-    def fit(self, y: np.ndarray, *, cells: np.ndarray | None = None) -> "Resampler":
+    def fit(self, X: Any = None, y: Any = None, *, cells: np.ndarray | None = None) -> "Resampler":
         """Draw the provenance of the resampled training set.
+
+        ``fit(y)`` and ``fit(X, y)`` both work: when ``y`` is not given, the one positional
+        argument is taken as ``y`` (the training loop calls ``fit(y, cells=cells)``).
 
         Parameters
         ----------
-        y : numpy.ndarray, shape (N, C)
-            Label distributions of the training samples (rows sum to 1).
+        X : optional
+            Features (any type :meth:`fit_resample` accepts); only their number is checked.
+        y : array-like, shape (N,), (N, C)
+            1-D hard labels (class indices or class codes), vote counts or label distributions
+            (:func:`pddslib.resample_io.check_targets`). 1-D labels make every sample clear and
+            warn (:class:`HardLabelsWarning`) with ``pdds`` and ``uniform``: see the module
+            docstring.
         cells : numpy.ndarray of int, shape (N, 2), optional
             (major, minor) cell of each sample as the vote policy decided
             (:func:`pddslib.labels.cells_from_categories`); by default derived from ``y``
@@ -150,123 +210,116 @@ class Resampler:
         -------
         self
         """
-        p = None if self.p is None else _check_weight(self.p)
-        clear_p = None if self.clear_p is None else _check_weight(self.clear_p)
-        _check_align(self.align)
-        y = _check_distributions(y, len(self.classes))
-        cells = _check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
-        rng = np.random.default_rng(self.random_state)
-        counts = counts_from_cells(cells, self.classes)
-        plan = self._plan(counts)
-        pools = [np.flatnonzero((cells[:, 0] == k) & (cells[:, 1] == k)) for k in range(len(self.classes))]
-        n = len(y)
-        parts = [(np.stack([np.arange(n), np.arange(n)], 1), np.ones(n), np.full(n, ORIGINAL), cells)]
-        parts += self._clear_mixes(plan, pools, rng, clear_p)
-        parts += self._ambiguous_mixes(plan, pools, rng, p)
-        src, wts, kind, out_cells = zip(*parts)
-
-        self.counts_ = counts
-        self.plan_ = plan
-        self.sample_indices_ = np.concatenate(src).astype(np.int64)
-        self.mix_weights_ = np.concatenate(wts).astype(np.float64)
-        self.kind_ = np.concatenate(kind).astype(np.int8)
-        self.cells_ = np.concatenate(out_cells).astype(np.int64)
-        self.n_original_ = n
-        a, b = self.sample_indices_.T
-        w = self.mix_weights_[:, None]
-        self.y_resampled_ = w * y[a] + (1.0 - w) * y[b]
+        if y is None:
+            if X is None:
+                raise TypeError(f"{type(self).__name__}.fit needs y: fit(y) or fit(X, y)")
+            try:
+                targets = check_targets(X, self.classes)
+            except ValueError as err:
+                name = type(self).__name__
+                raise ValueError(f"{err} (fit got one argument and took it as y, as in fit(y); if it was X: "
+                                 f"{name} requires y to be passed, but the target y is None)") from None
+        else:
+            n = None if X is None else check_X(X)
+            targets = check_targets(y, self.classes)
+            if n is not None and n != len(targets.distributions):
+                raise ValueError(f"X has {n} samples but y has {len(targets.distributions)}")
+        self._fit(targets, cells)
+        self._warn_hard_labels()
         return self
 
-    def _clear_mixes(self, plan: Plan, pools: list[np.ndarray], rng: np.random.Generator,
-                     clear_p: float) -> list[_Part]:
-        """New clear samples of each class: mixes of two distinct clear samples of that class."""
-        parts = []
-        for k, extra in enumerate(plan.new_clear):
-            if extra <= 0:
-                continue
-            if len(pools[k]) < 2:
-                raise ValueError(
-                    f"{self.strategy}: class {self.classes[k]!r} needs {extra} new clear samples, "
-                    f"mixed from two distinct clear samples, but has {len(pools[k])} clear sample(s)"
-                )
-            pairs = np.stack([rng.choice(pools[k], size=2, replace=False) for _ in range(extra)])
-            parts.append((pairs, np.full(extra, clear_p), np.full(extra, CLEAR_MIX), np.full((extra, 2), k)))
-        return parts
-
-    def _ambiguous_mixes(self, plan: Plan, pools: list[np.ndarray], rng: np.random.Generator,
-                         p: float) -> list[_Part]:
-        """New ambiguous samples of each ordered pair (i, j): a clear i mixed with a clear j."""
-        parts = []
-        new_amb = plan.new_ambiguous
-        for i in range(len(self.classes)):
-            for j in range(len(self.classes)):
-                extra = int(new_amb[i, j]) if i != j else 0
-                if extra <= 0:
-                    continue
-                for k in (i, j):
-                    if len(pools[k]) == 0:
-                        raise ValueError(
-                            f"{self.strategy}: pair {self.classes[i]}>{self.classes[j]} needs {extra} "
-                            f"new samples but class {self.classes[k]!r} has no clear sample to mix"
-                        )
-                a = rng.choice(pools[i], size=extra)
-                b = rng.choice(pools[j], size=extra)
-                parts.append((np.stack([a, b], 1), np.full(extra, p), np.full(extra, AMBIGUOUS_MIX),
-                              np.tile([i, j], (extra, 1))))
-        return parts
-
-    def fit_resample(self, X: Any, y: np.ndarray, *, cells: np.ndarray | None = None) -> tuple[Any, np.ndarray]:
+    def fit_resample(self, X: Any, y: Any, *, cells: np.ndarray | None = None) -> tuple[Any, Any]:
         """Fit, then materialise the resampled features.
 
         Parameters
         ----------
-        X : numpy.ndarray of shape (N, ...) or a sequence of N samples
-            Fixed-size features (mixed at once), or per-sample sequences ``(T, D)`` or
-            ``{modality: (T, D)}`` dicts (mixed lazily, item by item, with ``align``).
-        y : numpy.ndarray, shape (N, C)
-            Label distributions.
+        X : numpy.ndarray, pandas.DataFrame or Series, torch.Tensor, or list/tuple of items
+            Arrays, frames (rows by position) and tensors are fixed-size rows mixed at once;
+            items (arrays or tensors ``(T, ...)``, ``{modality: (T, D)}`` dicts) are mixed one by
+            one with ``align``. A torch ``Dataset`` is a TypeError: use
+            :class:`pddslib.torch.PDDSDataset`, which mixes lazily.
+        y : array-like
+            See :meth:`fit`.
         cells : numpy.ndarray, optional
             See :meth:`fit`.
 
         Returns
         -------
-        X_res : numpy.ndarray or MixedSamples
-        y_res : numpy.ndarray, shape (N_res, C)
+        X_res : same type as ``X``
+            ``N_res`` samples, the ``N`` inputs first (:mod:`pddslib.resample_io`).
+        y_res : numpy.ndarray, torch.Tensor, pandas.DataFrame or list, shape (N_res, C)
+            Label distributions (whatever the encoding of ``y``), in ``y``'s container
+            (:func:`pddslib.resample_io.resample_y`).
         """
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-        self.fit(y, cells=cells)
+        n = check_X(X)
+        targets = check_targets(y, self.classes)
+        if n != len(targets.distributions):
+            raise ValueError(f"X has {n} samples but y has {len(targets.distributions)}")
+        self._fit(targets, cells)
+        self._warn_hard_labels()
+        X_res = resample_X(X, self.sample_indices_, self.mix_weights_, self.n_original_, self.align)
+        return X_res, resample_y(y, self.y_resampled_, self.classes, X_res)
+
+    def summary(self) -> str:
+        """What the fit did, in a few lines (the full tables: ``plan_.format()``)."""
+        if not hasattr(self, "sample_indices_"):
+            return f"{self!r}: not fitted"
+        n, n_res = self.n_original_, len(self.sample_indices_)
+        lines = [repr(self), f"y: {_ENCODINGS[self.y_encoding_]}"]
+        if self.y_encoding_ == "labels":
+            lines.append(f"  {_hard_label_note(self)}")
+        lines.append(f"rows: {n} -> {n_res} (new clear {int((self.kind_ == CLEAR_MIX).sum())}, "
+                     f"new ambiguous {int((self.kind_ == AMBIGUOUS_MIX).sum())})")
+        changed = [f"{cell} {a} -> {b}" for cell, (a, b) in self.sampling_strategy_.items() if a != b]
+        lines.append("cells changed: " + (", ".join(changed) if changed else "none"))
+        return "\n".join(lines)
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _fit(self, targets: Targets, cells: np.ndarray | None) -> None:
+        p = None if self.p is None else _check_weight(self.p)
+        clear_p = None if self.clear_p is None else _check_weight(self.clear_p)
+        _check_align(self.align)
+        y = targets.distributions
+        cells = check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
+        counts = counts_from_cells(cells, self.classes)
+        plan = self._plan(counts)
+        drawn = draw_provenance(plan, cells, np.random.default_rng(self.random_state), p=p, clear_p=clear_p,
+                                classes=self.classes, strategy=self.strategy)
+
+        self.counts_ = counts
+        self.plan_ = plan
+        self.y_encoding_ = targets.encoding
+        self.sample_indices_, self.mix_weights_, self.kind_, self.cells_ = drawn
+        self.n_original_ = len(y)
         a, b = self.sample_indices_.T
-        if isinstance(X, np.ndarray) and X.dtype != object:
-            w = self.mix_weights_.reshape((-1,) + (1,) * (X.ndim - 1))
-            X_res = w * X[a] + (1.0 - w) * X[b]
-        else:
-            X_res = MixedSamples(X, self.sample_indices_, self.mix_weights_, self.align)
-        return X_res, self.y_resampled_
+        w = self.mix_weights_[:, None]
+        self.y_resampled_ = w * y[a] + (1.0 - w) * y[b]
+        self.sampling_strategy_ = cell_summary(counts, counts_from_cells(self.cells_, self.classes))
+
+    def _warn_hard_labels(self) -> None:
+        if self.y_encoding_ == "labels" and self.strategy in ("pdds", "uniform"):
+            warnings.warn(_hard_label_note(self), HardLabelsWarning, stacklevel=3)
 
 
-class MixedSamples:
-    """A lazy sequence of resampled samples: row k is mixed from its sources when accessed."""
+_ENCODINGS = {
+    "labels": "1-D hard labels (every sample clear)",
+    "counts": "vote counts (rows normalised)",
+    "distributions": "label distributions",
+}
 
-    def __init__(self, samples: Sequence[Any], sources: np.ndarray, weights: np.ndarray,
-                 align: Align = "pad") -> None:
-        self.samples = samples
-        self.sources = sources
-        self.weights = weights
-        self.align = align
 
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def __getitem__(self, k: int) -> Any:
-        a, b = (int(i) for i in self.sources[k])
-        w = float(self.weights[k])
-        if a == b:
-            return self.samples[a]
-        xa, xb = self.samples[a], self.samples[b]
-        if isinstance(xa, dict):
-            return mix_samples(xa, xb, w, self.align)
-        return mix_sequences(xa, xb, w, self.align)
+def _hard_label_note(sampler: Resampler) -> str:
+    """What 1-D labels mean for this strategy (see the module docstring)."""
+    name = type(sampler).__name__
+    if sampler.strategy == "pdds":
+        return (f"{name}: y holds hard labels, so every sample is clear and no ambiguous cell has an "
+                "original sample; PDDS balances the clear classes and, by Eq. (1), gives every ordered "
+                "pair (i, j) round(w * n_i) new mixes of a clear i and a clear j "
+                "(w = exp(-1/(2 sigma^2))): it does not reduce to clear balancing unless sigma = 0")
+    if sampler.strategy == "uniform":
+        return (f"{name}: y holds hard labels, so every sample is clear; every ordered pair (i, j) "
+                f"gets {sampler.level} new mixes of a clear i and a clear j")
+    return f"{name}: y holds hard labels, so every sample is clear"
 
 
 class NoResampling(Resampler):
@@ -388,27 +441,3 @@ def make_resampler(strategy: str, **params: Any) -> Resampler:
 def plan_for(strategy: str, counts: CountTable, **params: Any) -> Plan:
     """The plan of a strategy on given counts (e.g. the packaged IEMOCAP counts)."""
     return make_resampler(strategy, classes=counts.classes, **params).plan(counts)
-
-
-def _check_cells(cells: Any, n: int, n_classes: int) -> np.ndarray:
-    cells = np.asarray(cells, dtype=np.int64)
-    if cells.shape != (n, 2):
-        raise ValueError(f"cells must have shape ({n}, 2), got {cells.shape}")
-    if (cells >= n_classes).any() or (cells < -1).any():
-        raise ValueError(f"cells must be class indices in [0, {n_classes}) or -1")
-    return cells
-
-
-def _check_distributions(y: Any, n_classes: int) -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] != n_classes:
-        raise ValueError(f"y must be label distributions of shape (N, {n_classes}), got {y.shape}")
-    if not np.isfinite(y).all() or (y < 0).any():
-        bad = int(np.flatnonzero(~np.isfinite(y).all(1) | (y < 0).any(1))[0])
-        raise ValueError(f"y row {bad} is not a distribution: {y[bad]}")
-    sums = y.sum(1)
-    off = np.flatnonzero(np.abs(sums - 1.0) > 1e-6)
-    if len(off):
-        raise ValueError(f"y row {int(off[0])} sums to {sums[off[0]]:.6g}, expected 1 "
-                         f"({len(off)} row(s) off)")
-    return y

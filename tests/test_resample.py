@@ -5,6 +5,7 @@ import pytest
 
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing, make_resampler, plan_for
 from pddslib.labels import CLASSES, cells_from_distributions
+from pddslib.mixup import mix_sequences
 from pddslib.reference import iemocap_counts
 from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, counts_from_cells
 
@@ -102,10 +103,31 @@ def test_fit_resample_materialises_arrays_and_sequences():
     assert X_res.shape == (len(a), 3)
     assert np.allclose(X_res[:, 0], w * a + (1 - w) * b)
     seqs = [{"audio": np.full((k + 1, 2), float(k))} for k in range(12)]
-    lazy, _ = s.fit_resample(seqs, y)
+    items, _ = s.fit_resample(seqs, y)
+    assert type(items) is list and len(items) == len(a)  # a list in, a list out (lazily: pddslib.torch)
     k = len(a) - 1
-    assert lazy[k]["audio"].shape[0] == max(a[k], b[k]) + 1
-    assert lazy[0] is seqs[0]
+    assert items[k]["audio"].shape[0] == max(a[k], b[k]) + 1
+    assert items[0] is seqs[0]
+
+
+def test_mixed_samples_is_lazy():
+    from pddslib.resample import MixedSamples
+
+    s = PDDS(random_state=0).fit(np.eye(6)[[0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]])
+    reads = []
+
+    class Items:
+        def __getitem__(self, i):
+            reads.append(i)
+            return np.full((i + 1, 2), float(i))
+
+    view = MixedSamples(Items(), s.sample_indices_, s.mix_weights_)
+    assert len(view) == len(s.sample_indices_) and reads == []
+    k = len(view) - 1
+    a, b = s.sample_indices_[k]
+    np.testing.assert_allclose(view[k], mix_sequences(np.full((a + 1, 2), float(a)), np.full((b + 1, 2), float(b)),
+                                                      s.mix_weights_[k]))
+    assert sorted(reads) == sorted([a, b])
 
 
 def test_cells_override_distributions():
