@@ -1210,6 +1210,9 @@ INTERRUPTED_CHILD = textwrap.dedent('''
     from pddslib.features import shards
 
     point, signame, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+    # Ctrl-C as in a terminal: a process started in the background (CI, `cmd &`) inherits SIGINT
+    # ignored, and Python then never turns it into KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
     def die():
