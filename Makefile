@@ -10,7 +10,7 @@ NOTEBOOKS := data_distribution table1 table2 fig5 fig6
 PARAMS ?=
 RESULTS := book/results
 
-.PHONY: demo setup notebooks book test quick core-check clean-results
+.PHONY: demo setup notebooks book test quick core-check clean-results rehearsal
 
 demo: setup notebooks book
 	@echo "Book: $(CURDIR)/book/_build/html/index.html"
@@ -55,6 +55,14 @@ core-check:
 	cd /tmp && ! $(CORE_VENV)/bin/python -c "import torch" 2>/dev/null
 	cd /tmp && $(CORE_VENV)/bin/pdds run --model cltnet --out /tmp/pdds-core-out 2>&1 | grep -q "needs the ml extra"
 	@echo "core install: pdds --help, stats and plan work without torch"
+
+# The GPU rehearsal (benchmarks/rehearsal.py): extraction, CPU/CUDA parity and Table 1's cost, with
+# generated data and randomly initialised full-size encoders; CUDA when present, else the CPU. It
+# runs from the source tree (no setup step: the GPU machine is offline); the venv's Python when there
+# is one. JSON in benchmarks/results/. Options pass through ARGS, e.g.
+#   make rehearsal ARGS="--scale 0.01 --device cpu"     (a quick run on a CPU)
+rehearsal:
+	PYTHONPATH="$(CURDIR)" $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) benchmarks/rehearsal.py $(ARGS)
 
 clean-results:
 	rm -rf $(RESULTS) book/_build
