@@ -52,9 +52,10 @@ from IPython.display import display
 from myst_nb import glue
 
 from pddslib import plots
-from pddslib.experiments import table1, table1_summary
+from pddslib.experiments import table1, table1_significance, table1_summary
 from pddslib.models import build_model, count_parameters
-from pddslib.notebook import banner, compare_table1, setup, show_table, table1_view
+from pddslib.notebook import (banner, compare_significance, compare_table1, setup, show_table, significance_view,
+                              table1_view)
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
@@ -78,6 +79,20 @@ summary = table1_summary(result.runs)
 for metric in ("WA", "UA"):
     display(show_table(table1_view(summary, metric), f"{metric} (%) on session 5 ({run.corpus.name}): "
                                                      f"mean ± std over {run.n_seeds} seeds (paper)"))
+
+# %% [markdown]
+# ## Is the change more than noise?
+# Each model's change with PDDS, with a 95% interval over seeds (a t-interval of the per-seed
+# changes) and over test utterances (a paired bootstrap: the same resample of the test utterances
+# for both conditions and every seed), and two paired tests on the test utterances: the
+# bootstrap's p-value and McNemar's exact test per seed, combined over seeds with Fisher's method.
+# The paper reports single runs, so its differences carry no such test.
+
+# %%
+tests = table1_significance(result, run.corpus.store.classes)
+display(show_table(significance_view(tests, dict(zip(summary["model"], summary["label"]))),
+                   f"Table 1, with against without PDDS ({run.corpus.name}): changes in points"))
+print(compare_significance(tests, "t1"))
 
 # %% mystnb={"figure": {"caption": "Table 1 as a figure: WA and UA of each model without (grey) and with (blue) PDDS; dots with bars: our mean \u00b1 std over seeds; crosses: the paper's single run.", "name": "fig-table1"}}
 fig = plots.table1_comparison(summary, title=f"Table 1 ({run.corpus.name}): ours (mean ± std) and the paper's")

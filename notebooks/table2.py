@@ -49,8 +49,9 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from pddslib import plots
-from pddslib.experiments import table2, table2_summary
-from pddslib.notebook import banner, compare_table2, setup, show_table, table2_view
+from pddslib.experiments import table2, table2_significance, table2_summary
+from pddslib.notebook import (banner, compare_significance, compare_table2, setup, show_table, significance_view,
+                              table2_view)
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
@@ -72,6 +73,18 @@ result = table2(run.corpus, run.settings)
 summary = table2_summary(result.runs)
 display(show_table(table2_view(summary), f"CLTNet, WA and UA (%) on session 5 ({run.corpus.name}), "
                                         f"mean ± std over {run.n_seeds} seeds (paper)"))
+
+# %% [markdown]
+# ## Is PDDS's advantage more than noise?
+# PDDS against each other training set, on the same seeds and test utterances: the change with
+# a 95% interval over seeds and over test utterances (paired bootstrap), the bootstrap's p-value
+# and McNemar's exact test per seed combined with Fisher's method.
+
+# %%
+tests = table2_significance(result, run.corpus.store.classes)
+display(show_table(significance_view(tests, {"cltnet": "CLTNet"}),
+                   f"Table 2, PDDS against each training set ({run.corpus.name}): changes in points"))
+print(compare_significance(tests, "t2"))
 
 # %% mystnb={"figure": {"caption": "Table 2 as a figure: CLTNet's WA and UA (mean \u00b1 std over seeds) for each training set, with its size; crosses: the paper's numbers.", "name": "fig-table2"}}
 fig = plots.strategy_accuracy(summary, title=f"Table 2 ({run.corpus.name}): training data and accuracy")

@@ -126,6 +126,56 @@ def table2_summary(runs: pd.DataFrame) -> pd.DataFrame:
     return s[["strategy", "label", "n_train", "wa_mean", "wa_std", "ua_mean", "ua_std", "paper_wa", "paper_ua", "n_seeds"]]
 
 
+# -- significance ------------------------------------------------------------------------------
+def significance(result: ExperimentResult, classes: Sequence[str], pairs: Sequence[tuple[str, str, str]],
+                 *, n_boot: int = 2000) -> pd.DataFrame:
+    """Paired tests of condition B against condition A on the same seeds and test utterances.
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Runs with their predictions (as returned by :func:`table1` or :func:`table2`).
+    classes : sequence of str
+    pairs : sequence of (model, strategy A, strategy B)
+        The comparisons, e.g. ``("cltnet", "none", "pdds")``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison: ``model, a, b`` and the fields of
+        :class:`pddslib.significance.Comparison` (percentage points), ``significant`` and ``words``.
+    """
+    from .significance import compare_predictions
+
+    runs = result.runs
+    rows = []
+    for model, a, b in pairs:
+        sides = []
+        for strat in (a, b):
+            sel = runs[(runs.model == model) & (runs.strategy == strat)].sort_values("seed")
+            sides.append((sel["seed"].tolist(), [result.predictions[k] for k in sel["key"]]))
+        (seeds_a, preds_a), (seeds_b, preds_b) = sides
+        if seeds_a != seeds_b or not seeds_a:
+            raise ValueError(f"{model}: {a} and {b} were not run with the same seeds ({seeds_a} vs {seeds_b})")
+        c = compare_predictions(preds_a, preds_b, classes, n_boot=n_boot)
+        label = f"{STRATEGY_LABELS.get(b, b)} vs {STRATEGY_LABELS.get(a, a).lower()}"
+        rows.append({"model": model, "a": a, "b": b, **vars(c), "significant": c.significant,
+                     "words": c.words(f"{model}: {label}")})
+    return pd.DataFrame(rows)
+
+
+def table1_significance(result: ExperimentResult, classes: Sequence[str]) -> pd.DataFrame:
+    """Table 1's comparisons: every model, with PDDS against without."""
+    models = list(dict.fromkeys(result.runs["model"]))
+    return significance(result, classes, [(m, "none", "pdds") for m in models])
+
+
+def table2_significance(result: ExperimentResult, classes: Sequence[str], model: str = "cltnet") -> pd.DataFrame:
+    """Table 2's comparisons: PDDS against each other training set."""
+    others = [s for s in dict.fromkeys(result.runs["strategy"]) if s != "pdds"]
+    return significance(result, classes, [(model, s, "pdds") for s in others])
+
+
 # -- Fig. 5 -----------------------------------------------------------------------------------
 def fig5(corpus: Corpus, settings: RunSettings, model: str = "cltnet", log=print) -> ExperimentResult:
     """CLTNet without and with PDDS (the runs behind the confusion matrices)."""

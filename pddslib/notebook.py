@@ -166,6 +166,41 @@ def table2_view(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def significance_view(tests: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Paired tests for reading: the change with its intervals, the p-values, and a verdict."""
+    from .experiments import STRATEGY_LABELS
+
+    def name(r: Any) -> str:
+        who = (labels or {}).get(r.model, r.model)
+        return f"{who}: {STRATEGY_LABELS.get(r.b, r.b)} vs {STRATEGY_LABELS.get(r.a, r.a).lower()}"
+
+    def ci(m: float, lo: float, hi: float) -> str:
+        return f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]" if np.isfinite(lo) else f"{m:+.1f}"
+
+    return pd.DataFrame({
+        "comparison": [name(r) for r in tests.itertuples()],
+        "Δ WA, 95% over seeds": [ci(r.seed_d_wa, r.seed_wa_low, r.seed_wa_high) for r in tests.itertuples()],
+        "Δ WA, 95% bootstrap": [ci(r.d_wa, r.wa_low, r.wa_high) for r in tests.itertuples()],
+        "Δ UA, 95% bootstrap": [ci(r.d_ua, r.ua_low, r.ua_high) for r in tests.itertuples()],
+        "p (bootstrap, WA)": [_p_text(r.p_wa) for r in tests.itertuples()],
+        "p (McNemar)": [_p_text(r.p_mcnemar) for r in tests.itertuples()],
+        "verdict": ["significant" if r.significant else "within noise" for r in tests.itertuples()],
+    })
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def compare_significance(tests: pd.DataFrame, prefix: str) -> str:
+    """Glue how many comparisons are significant; return one sentence per comparison."""
+    glue_number(f"{prefix}_n_significant", int(tests["significant"].sum()), "{:.0f}")
+    glue_number(f"{prefix}_n_tests", len(tests), "{:.0f}")
+    head = (f"{int(tests['significant'].sum())} of {len(tests)} comparisons are larger than the noise of the "
+            f"test set (both the paired bootstrap over utterances and McNemar's test at p < 0.05).")
+    return _wrap(head + "\n" + "\n".join(f"- {w}." for w in tests["words"]))
+
+
 def recall_view(change: pd.DataFrame) -> pd.DataFrame:
     """Per-class recall without/with PDDS and the change, "mean ± std", percent."""
     from .labels import CLASS_NAMES
