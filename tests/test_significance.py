@@ -72,3 +72,24 @@ def test_compare_predictions_pairs_by_utterance_and_says_so_in_words():
     assert not c.significant and "within noise" in c.words()
     with pytest.raises(ValueError, match="same test utterances"):
         compare_predictions(worse[:1], [_preds(utts[::-1][:59] + ["x"], truth, [True] * 60)], ("a", "b", "c"))
+
+
+def test_experiment_significance_pairs_runs_by_seed():
+    from pddslib.experiments import significance
+    from pddslib.runner import ExperimentResult
+
+    utts, truth = [f"u{i}" for i in range(30)], ["a", "b", "c"] * 10
+    rows, preds = [], {}
+    for strat, correct in (("none", [i % 3 == 0 for i in range(30)]), ("pdds", [True] * 30)):
+        for seed in (1, 0):  # out of order on purpose
+            key = f"{strat}{seed}"
+            rows.append({"model": "m", "strategy": strat, "seed": seed, "key": key})
+            preds[key] = _preds(utts, truth, correct)
+    result = ExperimentResult(pd.DataFrame(rows), preds)
+    out = significance(result, ("a", "b", "c"), [("m", "none", "pdds")], n_boot=100)
+    assert len(out) == 1 and out.loc[0, "d_wa"] == pytest.approx(100 * (1 - 10 / 30))
+    assert out.loc[0, "n_seeds"] == 2 and bool(out.loc[0, "significant"])
+    assert out.loc[0, "words"].startswith("m: With PDDS vs original training data")
+    lonely = ExperimentResult(pd.DataFrame(rows[:3]), preds)  # pdds has one seed only
+    with pytest.raises(ValueError, match="same seeds"):
+        significance(lonely, ("a", "b", "c"), [("m", "none", "pdds")])
