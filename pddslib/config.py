@@ -77,10 +77,10 @@ TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainCo
 
 
 def strategies() -> tuple[str, ...]:
-    """Names of the resampling strategies (those of :func:`pddslib.resample.make_resampler`)."""
-    from .resample import STRATEGIES
+    """Names of the resampling strategies: the paper's and the controls (:func:`pddslib.resample.all_strategies`)."""
+    from .resample import all_strategies
 
-    return tuple(STRATEGIES)
+    return all_strategies()
 
 
 def sampler_defaults(strategy: str) -> dict[str, Any]:

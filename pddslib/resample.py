@@ -64,7 +64,7 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 __all__ = [
     "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
     "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Resampler",
-    "UniformBalancing", "counts_from_cells", "make_resampler", "plan_for",
+    "UniformBalancing", "all_strategies", "counts_from_cells", "make_resampler", "plan_for",
 ]
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
@@ -283,8 +283,7 @@ class Resampler:
         cells = check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
         counts = counts_from_cells(cells, self.classes)
         plan = self._plan(counts)
-        drawn = draw_provenance(plan, cells, np.random.default_rng(self.random_state), p=p, clear_p=clear_p,
-                                classes=self.classes, strategy=self.strategy)
+        drawn = self._draw(plan, cells, y, np.random.default_rng(self.random_state), p=p, clear_p=clear_p)
 
         self.counts_ = counts
         self.plan_ = plan
@@ -295,6 +294,11 @@ class Resampler:
         w = self.mix_weights_[:, None]
         self.y_resampled_ = w * y[a] + (1.0 - w) * y[b]
         self.sampling_strategy_ = cell_summary(counts, counts_from_cells(self.cells_, self.classes))
+
+    def _draw(self, plan: Plan, cells: np.ndarray, y: np.ndarray, rng: np.random.Generator, *,
+              p: float | None, clear_p: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Sources, weights, kinds and cells of every output row (the controls draw differently)."""
+        return draw_provenance(plan, cells, rng, p=p, clear_p=clear_p, classes=self.classes, strategy=self.strategy)
 
     def _warn_hard_labels(self) -> None:
         if self.y_encoding_ == "labels" and self.strategy in ("pdds", "uniform"):
@@ -425,15 +429,25 @@ _REGISTRY: dict[str, Callable[..., Resampler]] = {
 }
 
 
+def all_strategies() -> tuple[str, ...]:
+    """The paper's strategies (:data:`STRATEGIES`) and the controls of :mod:`pddslib.controls`."""
+    from .controls import CONTROLS
+
+    return STRATEGIES + tuple(CONTROLS)
+
+
 def make_resampler(strategy: str, **params: Any) -> Resampler:
-    """Build a resampler by strategy name (``none``, ``happiness``, ``uniform``, ``pdds``).
+    """Build a resampler by strategy name (:func:`all_strategies`).
 
     Parameters that a strategy does not take are an error, so a typo cannot pass silently.
     """
-    if strategy not in _REGISTRY:
-        raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+    from .controls import CONTROLS
+
+    registry = {**_REGISTRY, **CONTROLS}
+    if strategy not in registry:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {all_strategies()}")
     try:
-        return _REGISTRY[strategy](**params)
+        return registry[strategy](**params)
     except TypeError as err:
         raise TypeError(f"strategy {strategy!r}: {err}") from None
 

@@ -143,6 +143,9 @@ class Plan:
         ``none``, ``happiness``, ``uniform`` or ``pdds``.
     params : dict
         The strategy's parameters.
+    extra : int
+        New samples that belong to no cell (the controls of :mod:`pddslib.controls`: copies of
+        originals, or mixes of two random clear samples of any classes).
     """
 
     counts: CountTable
@@ -151,6 +154,7 @@ class Plan:
     smoothed: np.ndarray | None = None
     strategy: str = "pdds"
     params: dict[str, Any] | None = None
+    extra: int = 0
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -169,7 +173,7 @@ class Plan:
     @property
     def new_samples(self) -> int:
         """Every sample the strategy adds (clear balancing and ambiguous pairs together)."""
-        return int(self.new_clear.sum() + self.new_ambiguous.sum())
+        return int(self.new_clear.sum() + self.new_ambiguous.sum()) + int(self.extra)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``pdds plan --json`` object."""
@@ -181,7 +185,7 @@ class Plan:
                 for i, a in enumerate(cl) for j, b in enumerate(cl) if i != j
             },
             "new_samples": self.new_samples,
-        }
+        } | ({"extra_samples": int(self.extra)} if self.extra else {})
 
     def format(self) -> str:
         """Readable tables (what ``pdds plan`` prints without ``--json``)."""
