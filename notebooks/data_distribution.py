@@ -31,15 +31,17 @@
 # The method page (Eq. 1 and the clear-ambiguous-clear chain).
 
 # %% tags=["parameters"]
+from typing import Optional  # None: the default for the corpus
+
 source: str = "reference"  # where the votes come from: "reference" (packaged IEMOCAP counts), "iemocap", "crema-d" or "demo"
 iemocap_root: str = ""  # IEMOCAP release folder (holds Session1..Session5) (with source iemocap)
 sessions: str = "1,2,3,4"  # IEMOCAP sessions to count (the training sessions by default)
 policy: str = "default"  # vote policy: "default", "self", "strict" or "drop-evaluator"
 crema_d: str = "download"  # CREMA-D tabulatedVotes.csv, its folder, or "download" (cached) (with source crema-d)
 demo_scale: float = 0.05  # size of the demo corpus (fraction of IEMOCAP) (with source demo)
-sigma: "Optional[float]" = None  # Gaussian kernel width of Eq. (1) (None: the sampler's default, the paper's 1)
-normalize: "Optional[str]" = None  # kernel normalisation: "none" (Eq. 1 literally, the default) or "sum"
-level: "Optional[int]" = None  # uniform balancing level (None: the paper's 400; with source demo, 400 x demo_scale as in Table 2)
+sigma: Optional[float] = None  # Gaussian kernel width of Eq. (1) (None: the sampler's default, the paper's 1)
+normalize: Optional[str] = None  # kernel normalisation: "none" (Eq. 1 literally, the default) or "sum"
+level: Optional[int] = None  # uniform balancing level (None: the paper's 400; with source demo, 400 x demo_scale as in Table 2)
 quick: bool = False  # CI smoke run (this notebook is fast anyway; kept for a uniform interface)
 
 # %% [markdown]

@@ -29,11 +29,13 @@
 # Table 1.
 
 # %% tags=["parameters"]
+from typing import Optional  # None: the default for the corpus
+
 corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted features; see store, iemocap_root) or a feature-store folder
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: "Optional[int]" = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
+epochs: Optional[int] = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's

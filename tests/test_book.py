@@ -77,7 +77,7 @@ def test_papermill_documents_every_parameter():
     for nb in NOTEBOOKS:
         path = REPO / "notebooks" / f"{nb}.ipynb"
         cell = next(c for c in json.loads(path.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
-        names = re.findall(r"^(\w+): \"?[\w\[\]]+\"? = .*#", "".join(cell["source"]), flags=re.M)
+        names = re.findall(r"^(\w+): [\w\[\]]+ = .*#", "".join(cell["source"]), flags=re.M)
         assert len(names) >= 8, f"{nb}: parameters must be typed and commented (name: type = value  # help)"
         r = _run([str(BIN / "papermill"), "--help-notebook", str(path)])
         assert r.returncode == 0, r.stderr
