@@ -167,24 +167,32 @@ def table2_view(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def significance_view(tests: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """Paired tests for reading: the change with its intervals, the p-values, and a verdict."""
+    """Paired tests for reading: the change with its intervals, the p-values, and a verdict.
+
+    One model compared across strategies (Table 2): rows are "vs <strategy>"; several models each
+    with and without PDDS (Table 1): rows are the models.
+    """
     from .experiments import STRATEGY_LABELS
 
+    one_model = tests["model"].nunique() == 1
+
     def name(r: Any) -> str:
-        who = (labels or {}).get(r.model, r.model)
-        return f"{who}: {STRATEGY_LABELS.get(r.b, r.b)} vs {STRATEGY_LABELS.get(r.a, r.a).lower()}"
+        if one_model:
+            return f"vs {STRATEGY_LABELS.get(r.a, r.a).lower()}"
+        return (labels or {}).get(r.model, r.model)
 
     def ci(m: float, lo: float, hi: float) -> str:
         return f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]" if np.isfinite(lo) else f"{m:+.1f}"
 
+    rows = list(tests.itertuples())
     return pd.DataFrame({
-        "comparison": [name(r) for r in tests.itertuples()],
-        "Δ WA, 95% over seeds": [ci(r.seed_d_wa, r.seed_wa_low, r.seed_wa_high) for r in tests.itertuples()],
-        "Δ WA, 95% bootstrap": [ci(r.d_wa, r.wa_low, r.wa_high) for r in tests.itertuples()],
-        "Δ UA, 95% bootstrap": [ci(r.d_ua, r.ua_low, r.ua_high) for r in tests.itertuples()],
-        "p (bootstrap, WA)": [_p_text(r.p_wa) for r in tests.itertuples()],
-        "p (McNemar)": [_p_text(r.p_mcnemar) for r in tests.itertuples()],
-        "verdict": ["significant" if r.significant else "within noise" for r in tests.itertuples()],
+        "PDDS": [name(r) for r in rows],
+        "Δ WA (95%, seeds)": [ci(r.seed_d_wa, r.seed_wa_low, r.seed_wa_high) for r in rows],
+        "Δ WA (95%, bootstrap)": [ci(r.d_wa, r.wa_low, r.wa_high) for r in rows],
+        "Δ UA (95%, bootstrap)": [ci(r.d_ua, r.ua_low, r.ua_high) for r in rows],
+        "p boot.": [_p_text(r.p_wa) for r in rows],
+        "p McNemar": [_p_text(r.p_mcnemar) for r in rows],
+        "verdict": ["significant" if r.significant else "within noise" for r in rows],
     })
 
 
