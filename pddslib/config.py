@@ -61,6 +61,11 @@ class TrainConfig:
     amp: bool = False              # mixed precision (bf16/fp16) on CUDA; ignored on CPU
     bucket: bool = True            # batches of similar audio length (less padding)
     eval_batch_size: int = 256     # prediction only; does not change results
+    # Early stopping on a validation split instead (0: none, the paper's rule). A fraction of the
+    # training rows, drawn at random with the run's seed within each consensus class, is held out
+    # of training and of resampling; training stops when its loss has not decreased for
+    # ``patience`` epochs and the model of its best epoch is restored (see pddslib.splits).
+    val_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs", "eval_batch_size", "patience"):
@@ -71,9 +76,20 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
                 raise ValueError(f"{name} must be a finite number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
+        v = self.val_fraction
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < 1:
+            raise ValueError(f"val_fraction must be a number in [0, 1), got {v!r}")
 
 
 TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
+#: Training settings added after runs were first cached: a run's identity names them only when
+#: they differ from their default, so that runs cached before they existed keep their keys.
+LATER_TRAIN_FIELDS: tuple[str, ...] = ("val_fraction",)
+#: Evaluation protocols of ``pdds run --folds``: ``paper`` (the store's split: sessions 1-4 train,
+#: 5 test on IEMOCAP) and ``loso`` (leave one session out: fold k tests on session k).
+FOLD_PROTOCOLS: tuple[str, ...] = ("paper", "loso")
+#: The sessions of leave-one-session-out cross-validation (IEMOCAP's five).
+LOSO_SESSIONS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
 def strategies() -> tuple[str, ...]:
@@ -136,6 +152,10 @@ class RunSpec:
     train : TrainConfig
     model_overrides : tuple of (name, value)
         Architecture overrides (see :func:`pddslib.models.model_config`).
+    fold : int or None
+        ``None``: the store's own split (the paper's: test on session 5). ``k``: fold ``k`` of
+        leave-one-session-out cross-validation (test on session ``k``, train on the others; see
+        :func:`pddslib.splits.run_split`). Part of the run's identity only when given.
     """
 
     model: str
@@ -144,8 +164,11 @@ class RunSpec:
     sampler: tuple[tuple[str, Any], ...] = ()
     train: TrainConfig = field(default_factory=TrainConfig)
     model_overrides: tuple[tuple[str, Any], ...] = ()
+    fold: int | None = None
 
     def __post_init__(self) -> None:
+        if self.fold is not None and (isinstance(self.fold, bool) or not isinstance(self.fold, int) or self.fold < 1):
+            raise ValueError(f"fold must be a session number >= 1 or None, got {self.fold!r}")
         if self.model not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODEL_NAMES)}")
         if self.strategy not in strategies():
@@ -162,12 +185,13 @@ class RunSpec:
 
     @classmethod
     def build(cls, model: str, strategy: str = "none", seed: int = 0, *,
-              model_overrides: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None, **params: Any) -> "RunSpec":
+              model_overrides: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+              fold: int | None = None, **params: Any) -> "RunSpec":
         """A spec from flat keywords: sampler parameters and :class:`TrainConfig` fields.
 
         A sampler parameter that this strategy does not take (``sigma`` for ``none``) is left
         out; a name that is neither a sampler parameter nor a training setting is an error.
-        ``None`` means the default.
+        ``None`` means the default. ``fold``: a leave-one-session-out fold (None: the store's split).
         """
         params = {k: v for k, v in params.items() if v is not None}
         sampler_names = sampler_parameter_names()
@@ -178,7 +202,8 @@ class RunSpec:
         takes = sampler_defaults(strategy) if strategy in strategies() else {}
         sampler = tuple((k, v) for k, v in params.items() if k in takes)
         train = TrainConfig(**{k: v for k, v in params.items() if k in TRAIN_FIELDS})
-        return cls(model, strategy, int(seed), sampler, train, tuple(sorted(dict(model_overrides or {}).items())))
+        return cls(model, strategy, int(seed), sampler, train, tuple(sorted(dict(model_overrides or {}).items())),
+                   None if fold is None else int(fold))
 
     @property
     def sampler_params(self) -> dict[str, Any]:
@@ -186,17 +211,29 @@ class RunSpec:
         return dict(self.sampler)
 
     def identity(self) -> dict[str, Any]:
-        """What defines the result (hashed into the run cache key)."""
+        """What defines the result (hashed into the run cache key).
+
+        Settings added later (:data:`LATER_TRAIN_FIELDS`, ``fold``) appear only when they differ
+        from their default, so a default run has the key it had before they existed.
+        """
         train = asdict(self.train)
         train.pop("eval_batch_size")
-        return {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": self.sampler_params,
-                "train": train, "model_overrides": dict(self.model_overrides)}
+        defaults = TrainConfig()
+        for name in LATER_TRAIN_FIELDS:
+            if train[name] == getattr(defaults, name):
+                train.pop(name)
+        out = {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": self.sampler_params,
+               "train": train, "model_overrides": dict(self.model_overrides)}
+        if self.fold is not None:
+            out["fold"] = self.fold
+        return out
 
     def describe(self) -> str:
         """``cltnet pdds(sigma=1, p=0.8, ...) seed 0``: for log lines."""
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.sampler
                            if k not in ("align", "clear_p", "balance_ratio"))
-        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + f" seed {self.seed}"
+        fold = f" fold {self.fold}" if self.fold is not None else ""
+        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + f"{fold} seed {self.seed}"
 
 
 def corpus_defaults(*, synthetic: bool, scale: float | None = None) -> dict[str, Any]:
@@ -246,8 +283,16 @@ class RunSettings:
         Apply :data:`ORIGINAL_RECIPES` (each model's own lr / batch / weight decay).
     model_overrides : dict, optional
         ``{model: {field: value}}``; default: the corpus's (:func:`corpus_defaults`).
+    folds : {"paper", "loso"}
+        ``paper``: the store's split (IEMOCAP: sessions 1-4 train, 5 test). ``loso``: every fold
+        of leave-one-session-out cross-validation (:data:`LOSO_SESSIONS`), each a run per seed.
     device, cache_dir, progress
         Where and how runs execute (not part of a run's identity).
+    save_model : bool
+        Keep each trained model's weights in its cache folder (``model.safetensors``); not part of
+        a run's identity (its numbers do not depend on it).
+    recompute : bool
+        Train again even when the cache holds the run (the new run replaces the cached one).
     """
 
     seeds: int | Sequence[int] = DEFAULT_SEEDS
@@ -257,14 +302,24 @@ class RunSettings:
     device: str = "auto"
     cache_dir: str | None = None
     progress: bool = False
+    folds: str = "paper"
+    save_model: bool = True
+    recompute: bool = False
 
     def __post_init__(self) -> None:
         self.params = {k: v for k, v in self.params.items() if v is not None}
         RunSpec.build("cltnet", "pdds", **{k: v for k, v in self.params.items()})  # validates the names
+        if self.folds not in FOLD_PROTOCOLS:
+            raise ValueError(f"folds must be one of {', '.join(FOLD_PROTOCOLS)}, got {self.folds!r}")
 
     @property
     def seed_values(self) -> list[int]:
         return seed_list(self.seeds)
+
+    @property
+    def fold_values(self) -> list[int | None]:
+        """``[None]`` (the store's split) or the leave-one-session-out folds."""
+        return list(LOSO_SESSIONS) if self.folds == "loso" else [None]
 
     def resolved(self, model: str, *, synthetic: bool, scale: float | None = None,
                  **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -279,10 +334,10 @@ class RunSettings:
         return params, dict(overrides)
 
     def spec(self, model: str, strategy: str, seed: int, *, synthetic: bool, scale: float | None = None,
-             **extra: Any) -> RunSpec:
+             fold: int | None = None, **extra: Any) -> RunSpec:
         """The spec of one run of this sweep on a corpus (``extra``: per-run settings, e.g. ``p``)."""
         params, overrides = self.resolved(model, synthetic=synthetic, scale=scale, **extra)
-        return RunSpec.build(model, strategy, seed, model_overrides=overrides, **params)
+        return RunSpec.build(model, strategy, seed, model_overrides=overrides, fold=fold, **params)
 
     def value(self, name: str, *, synthetic: bool, scale: float | None = None, strategy: str = "pdds") -> Any:
         """The value a setting takes on a corpus (for display), e.g. ``value("max_epochs", ...)``."""

@@ -10,6 +10,13 @@ agree up to float noise); it is recorded with each run.
 
 Cache entries are written once (:func:`pddslib.atomic.publish_once`): several processes may
 share a cache; the first finished writer of an entry wins and readers never see half of one.
+An entry holds ``run.json`` and ``predictions.csv`` and, unless the run was asked not to save
+it, the trained model (``model.json`` + ``model.safetensors``, see :mod:`pddslib.saved`), written
+in the same publish. Whether the weights are saved is not part of the key; a cached run without
+them is reused for its numbers, with a warning that says how to keep its weights (``recompute``).
+
+A run's rows (which it trains on, validates on and is tested on) come from
+:func:`pddslib.splits.run_split`: the store's split, or a leave-one-session-out fold.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from .atomic import publish_once, remove_dir
 from .cache import cache_path
 from .config import RunSettings, RunSpec, seed_list
 from .features.store import FeatureStore, config_hash
+from .saved import architecture, damage, encoders_of, has_model, write_model
+from .splits import RunSplit, check_loso, run_split
 
 #: Bump when a change to the code changes results, so old cached runs are not reused.
 CACHE_VERSION = 2
@@ -167,29 +176,43 @@ def _read_cached(folder: Path, key: str) -> tuple[dict, pd.DataFrame] | None:
         preds = pd.read_csv(pred_path)
         if "utt_id" not in preds.columns or len(preds) != record.get("n_test", len(preds)):
             raise ValueError(f"{pred_path.name}: not the predictions of this run")
+        problem = damage(folder)
+        if problem:
+            raise ValueError(problem)
     except (OSError, ValueError, pd.errors.ParserError) as err:
         warnings.warn(f"{folder}: damaged cached run ({err}); it is removed and the run computed again",
                       stacklevel=3)
         remove_dir(folder)
         return None
+    record.setdefault("fold", None)  # runs cached before folds and validation existed
+    record.setdefault("n_val", 0)
     record["cached"] = True
     return record, preds
 
 
-def _write_cached(folder: Path, record: dict, preds: pd.DataFrame) -> None:
+def _write_cached(folder: Path, record: dict, preds: pd.DataFrame, model: Any = None,
+                  arch: dict | None = None) -> None:
+    """Publish a run folder once: run.json, predictions.csv and, given ``model``, its weights."""
     def build(tmp: Path) -> None:
         (tmp / "run.json").write_text(json.dumps(record, indent=1, default=float))
         preds.to_csv(tmp / "predictions.csv", index=False)
+        if model is not None:
+            write_model(tmp, model, arch)
 
     publish_once(folder, build)
 
 
 # -- one run ------------------------------------------------------------------------------------
-def fit_sampler(spec: RunSpec, store: FeatureStore):
-    """The spec's resampler fitted on the store's training rows (its provenance is in store rows)."""
+def fit_sampler(spec: RunSpec, store: FeatureStore, train_rows: np.ndarray | None = None):
+    """The spec's resampler fitted on the run's training rows (its provenance is in store rows).
+
+    ``train_rows`` default: those of :func:`pddslib.splits.run_split` (the store's training rows,
+    or the fold's, less any validation rows).
+    """
     from .resample import make_resampler
 
-    train_rows = store.split_indices("train")
+    if train_rows is None:
+        train_rows = run_split(spec, store).train
     y = store.label_distributions()[train_rows]
     sampler = make_resampler(spec.strategy, classes=store.classes, random_state=spec.seed, **spec.sampler_params)
     return sampler.fit(y, cells=store.cells()[train_rows]), train_rows
@@ -211,51 +234,55 @@ def _progress_bar(spec: RunSpec, progress: bool) -> tuple[Any, Callable[[int, fl
 
 
 def _train_and_predict(spec: RunSpec, store: FeatureStore, sampler: Any, train_rows: np.ndarray, dev: Any,
-                       progress: bool) -> tuple[Any, np.ndarray, float]:
-    """Train a fresh model on the sampler's rows; predict the test rows. Returns (trained, probs, seconds)."""
-    from .models import build_model
+                       progress: bool, split: RunSplit, arch: dict) -> tuple[Any, np.ndarray, float, Any]:
+    """Train a fresh model of ``arch`` on the sampler's rows; predict the test rows.
+
+    Returns (trained, probs, seconds, model); with validation rows, ``model`` is the best epoch's.
+    """
+    from .saved import build_from
     from .training import predict, seed_everything, train_model
 
     banks = _banks(store, dev)
     seed_everything(spec.seed)
-    model = build_model(spec.model, audio_dim=store.dims["audio"], text_dim=store.dims["text"],
-                        n_classes=len(store.classes), **dict(spec.model_overrides)).to(dev)
+    model = build_from(arch).to(dev)  # the model that pddslib.saved rebuilds from model.json
     bar, on_epoch = _progress_bar(spec, progress)
     t0 = time.perf_counter()
+    validation = (split.val, store.label_distributions()[split.val]) if len(split.val) else None
     try:
         trained = train_model(model, banks, train_rows[sampler.sample_indices_], sampler.mix_weights_,
                               sampler.y_resampled_, spec.train, seed=spec.seed, align=sampler.align,
-                              on_epoch=on_epoch)
+                              on_epoch=on_epoch, validation=validation)
     finally:
         if bar is not None:
             bar.close()
-    probs = predict(model, banks, store.split_indices("test"), batch_size=spec.train.eval_batch_size,
-                    amp=spec.train.amp)
-    return trained, probs, time.perf_counter() - t0
+    probs = predict(model, banks, split.test, batch_size=spec.train.eval_batch_size, amp=spec.train.amp)
+    return trained, probs, time.perf_counter() - t0, model
 
 
 def _record(spec: RunSpec, corpus: Corpus, key: str, sampler: Any, trained: Any, metrics: dict,
-            seconds: float, dev: Any) -> dict[str, Any]:
+            seconds: float, dev: Any, split: RunSplit) -> dict[str, Any]:
     import torch
 
     n_train, n_orig = len(sampler.sample_indices_), int(sampler.n_original_)
+    validated = {"best_epoch": trained.best_epoch, "val_losses": trained.val_losses} if len(split.val) else {}
     return {
-        "model": spec.model, "strategy": spec.strategy, "seed": spec.seed, **spec.sampler_params,
+        "model": spec.model, "strategy": spec.strategy, "seed": spec.seed, "fold": spec.fold, **spec.sampler_params,
         "wa": metrics["wa"], "ua": metrics["ua"],
         **{f"recall_{c}": r for c, r in metrics["recall"].items()},
         "confusion": metrics["confusion"],
-        "n_train": int(n_train), "n_new": int(n_train - n_orig),
-        "n_test": int(len(corpus.store.split_indices("test"))),
-        "epochs": trained.epochs, "stopped_early": trained.stopped_early, "losses": trained.losses,
+        "n_train": int(n_train), "n_new": int(n_train - n_orig), "n_val": int(len(split.val)),
+        "n_test": int(len(split.test)),
+        "epochs": trained.epochs, "stopped_early": trained.stopped_early, "losses": trained.losses, **validated,
         "seconds": round(seconds, 3), "device": str(dev), "torch": torch.__version__,
         "corpus": corpus.name, "store": str(corpus.store.path), "store_fingerprint": corpus.key,
-        "key": key, "spec": spec.identity(),
+        "encoders": encoders_of(corpus.store), "key": key, "spec": spec.identity(),
     }
 
 
-def _predictions(store: FeatureStore, probs: np.ndarray) -> pd.DataFrame:
+def _predictions(store: FeatureStore, probs: np.ndarray, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per scored utterance (default: the store's test rows), in store order."""
     classes = store.classes
-    test_rows = store.split_indices("test")
+    test_rows = store.split_indices("test") if rows is None else np.asarray(rows)
     truth = store.consensus_indices()[test_rows]
     return pd.DataFrame({"utt_id": store.manifest["utt_id"].to_numpy()[test_rows],
                          "consensus": [classes[i] for i in truth],
@@ -264,14 +291,24 @@ def _predictions(store: FeatureStore, probs: np.ndarray) -> pd.DataFrame:
 
 
 def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
-            device: str = "auto", progress: bool = False, recompute: bool = False) -> tuple[dict, pd.DataFrame]:
+            device: str = "auto", progress: bool = False, recompute: bool = False,
+            save_model: bool = True) -> tuple[dict, pd.DataFrame]:
     """Train and evaluate one run, or load it from the cache.
+
+    Parameters
+    ----------
+    save_model : bool
+        Keep the trained weights in the run's cache folder (``model.safetensors``; see
+        :mod:`pddslib.saved`). Not part of the key: a cached run is reused either way; when
+        weights are wanted and the cached run has none, a warning says how to keep them
+        (``recompute=True`` trains it again and replaces the entry).
 
     Returns
     -------
     record : dict
-        ``model, strategy, seed, <sampler params>, wa, ua, recall_<c>, confusion, n_train,
-        n_new, n_test, epochs, seconds, losses, device, key, store_fingerprint, cached``.
+        ``model, strategy, seed, fold, <sampler params>, wa, ua, recall_<c>, confusion, n_train,
+        n_new, n_val, n_test, epochs, seconds, losses, device, key, store_fingerprint, cached``
+        (``best_epoch`` and ``val_losses`` with a validation split).
     predictions : pandas.DataFrame
         One row per test utterance: ``utt_id, consensus, pred, p_<c>...``.
     """
@@ -285,14 +322,25 @@ def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | Non
         remove_dir(folder)
     hit = _read_cached(folder, key)
     if hit is not None:
+        if save_model and not has_model(folder):
+            warnings.warn(f"{folder}: cached run {spec.describe()} has no saved model (trained with "
+                          f"--no-save-model or by an older pddslib); its numbers are reused. To keep its weights, "
+                          f"run again with --recompute (from Python: recompute=True)", stacklevel=2)
         return hit
     dev = resolve_device(device)
-    sampler, train_rows = fit_sampler(spec, corpus.store)
-    trained, probs, seconds = _train_and_predict(spec, corpus.store, sampler, train_rows, dev, progress)
-    truth = corpus.store.consensus_indices()[corpus.store.split_indices("test")]
-    record = _record(spec, corpus, key, sampler, trained, evaluate(probs, truth, corpus.store.classes), seconds, dev)
-    preds = _predictions(corpus.store, probs)
-    _write_cached(folder, record, preds)
+    split = run_split(spec, corpus.store)
+    sampler, train_rows = fit_sampler(spec, corpus.store, split.train)
+    arch = architecture(spec, corpus.store)
+    trained, probs, seconds, model = _train_and_predict(spec, corpus.store, sampler, train_rows, dev, progress,
+                                                        split, arch)
+    truth = corpus.store.consensus_indices()[split.test]
+    record = _record(spec, corpus, key, sampler, trained, evaluate(probs, truth, corpus.store.classes), seconds, dev,
+                     split)
+    preds = _predictions(corpus.store, probs, split.test)
+    if save_model:
+        _write_cached(folder, record, preds, model, arch)
+    else:
+        _write_cached(folder, record, preds)
     record["cached"] = False
     return record, preds
 
@@ -310,8 +358,8 @@ class ExperimentResult:
         return summarise(self.runs, by)
 
 
-RUN_COLUMNS = ["model", "strategy", "seed", "sigma", "normalize", "p", "clear_p", "level", "align",
-               "wa", "ua", "n_train", "n_new", "epochs", "seconds", "device", "cached", "key"]
+RUN_COLUMNS = ["model", "strategy", "fold", "seed", "sigma", "normalize", "p", "clear_p", "level", "align",
+               "wa", "ua", "n_train", "n_new", "n_val", "epochs", "seconds", "device", "cached", "key"]
 
 
 def _log_line(k: int, n: int, spec: RunSpec, rec: dict) -> str:
@@ -321,16 +369,21 @@ def _log_line(k: int, n: int, spec: RunSpec, rec: dict) -> str:
 
 
 def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
-              device: str = "auto", progress: bool = True, log: Callable[[str], Any] | None = print) -> ExperimentResult:
+              device: str = "auto", progress: bool = True, log: Callable[[str], Any] | None = print,
+              save_model: bool = True, recompute: bool = False) -> ExperimentResult:
     """Run (or load) every spec, one line per finished run; returns the tidy table.
 
-    The cache folder is checked for writing before the first run.
+    The cache folder is checked for writing before the first run, and a leave-one-session-out
+    spec's fold against the store's sessions. ``save_model``, ``recompute``: see :func:`run_one`.
     """
     check_writable(Path(cache_dir) if cache_dir is not None else default_run_cache(), "run cache")
     records, preds = [], {}
     specs = list(specs)
+    if any(s.fold is not None for s in specs):
+        check_loso(corpus.store.manifest, str(corpus.store.path))
     for k, spec in enumerate(specs, start=1):
-        rec, pr = run_one(spec, corpus, cache_dir=cache_dir, device=device, progress=progress)
+        rec, pr = run_one(spec, corpus, cache_dir=cache_dir, device=device, progress=progress,
+                          recompute=recompute, save_model=save_model)
         records.append(rec)
         preds[rec["key"]] = pr
         if log is not None:
@@ -342,22 +395,32 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
 
 def run_settings(settings: RunSettings, corpus: Corpus, models: Sequence[str], strategies: Sequence[str],
                  log: Callable[[str], Any] | None = print, **extra: Any) -> ExperimentResult:
-    """Every (model, strategy, seed) of a sweep with the corpus's defaults."""
-    specs = [corpus.spec(settings, m, s, seed, **extra) for m in models for s in strategies
-             for seed in settings.seed_values]
+    """Every (model, strategy, fold, seed) of a sweep with the corpus's defaults (``settings.folds``)."""
+    specs = [corpus.spec(settings, m, s, seed, fold=fold, **extra) for m in models for s in strategies
+             for fold in settings.fold_values for seed in settings.seed_values]
     return run_specs(specs, corpus, cache_dir=settings.cache_dir, device=settings.device,
-                     progress=settings.progress, log=log)
+                     progress=settings.progress, log=log, save_model=settings.save_model,
+                     recompute=settings.recompute)
 
 
 def summarise(runs: pd.DataFrame, by: Sequence[str] = ("model", "strategy")) -> pd.DataFrame:
-    """Mean and std over seeds of WA and UA (fractions), plus run counts and training-set size."""
+    """Mean and std of WA and UA (fractions) over the runs of each group, plus run counts and training-set size.
+
+    With leave-one-session-out folds (a ``fold`` column with values), mean and std are over every
+    (fold, seed) run of the group, ``n_folds`` counts the folds and ``n_train`` is the mean over
+    the runs (the folds' training sets differ in size); otherwise over the seeds.
+    """
     by = [b for b in by if b in runs.columns]
     g = runs.groupby(by, sort=False)
+    folds = "fold" in runs.columns and runs["fold"].notna().any()
     out = pd.DataFrame({
         "wa_mean": g["wa"].mean(), "wa_std": g["wa"].std(ddof=1),
         "ua_mean": g["ua"].mean(), "ua_std": g["ua"].std(ddof=1),
-        "n_seeds": g["seed"].nunique(), "n_train": g["n_train"].first(),
+        "n_seeds": g["seed"].nunique(), "n_train": g["n_train"].mean().round() if folds else g["n_train"].first(),
     })
+    if folds:
+        out["n_folds"] = g["fold"].nunique()
+        out["n_runs"] = g["wa"].size()
     return out.reset_index()
 
 

@@ -2,8 +2,11 @@
 
 The paper's settings are the defaults of :class:`TrainConfig`: Adam, lr 1e-3, weight decay 1e-5,
 batch 64, stop when the epoch's training loss has not decreased for 10 epochs, at most 30 epochs.
-There is no validation set (the paper uses none, and session 5 is never used for any choice):
-the model evaluated is the one after the last epoch.
+There is no validation set by default (the paper uses none, and session 5 is never used for any
+choice): the model evaluated is the one after the last epoch. With ``TrainConfig.val_fraction``
+> 0 the runner holds out validation rows (:func:`pddslib.splits.validation_rows`); training then
+stops when the validation loss (Eq. 6 on the held-out rows' vote distributions) has not decreased
+for ``patience`` epochs, and the model is restored to the epoch of its lowest validation loss.
 
 Synthesised samples are never stored: each batch gathers its rows' sources ``(a, b)`` from the
 in-memory feature banks and mixes them with the row's weight (Eqs. 2-3) on the model's device.
@@ -124,11 +127,14 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     stopped_early: bool = False
+    val_losses: list[float] = field(default_factory=list)  # with a validation split only
+    best_epoch: int | None = None  # with a validation split: the epoch whose model is kept
 
 
 def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.ndarray, weights: np.ndarray,
                 targets: np.ndarray, config: TrainConfig, seed: int, align: Align = "pad",
-                on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
+                on_epoch: Callable[[int, float], None] | None = None,
+                validation: tuple[np.ndarray, np.ndarray] | None = None) -> TrainResult:
     """Train ``model`` on (possibly synthesised) rows with the KL loss.
 
     Parameters
@@ -150,6 +156,10 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
         Sequence alignment of mixup (the sampler's ``align``).
     on_epoch : callable, optional
         Called as ``on_epoch(epoch, mean_loss)`` after every epoch (progress bars).
+    validation : (rows, targets), optional
+        Held-out store rows and their label distributions. Given: early stopping watches their
+        loss (:func:`validation_loss`) instead of the training loss, and the model is restored to
+        its best validation epoch. None (the paper's rule): the training loss, last epoch kept.
 
     Returns
     -------
@@ -169,6 +179,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     row_len = np.minimum(la, lb) if align == "crop" else np.maximum(la, lb)
     row_len = np.where(np.asarray(weights) >= 1.0, la, row_len)  # original rows keep their length
     best, since_best = math.inf, 0
+    best_state: dict[str, torch.Tensor] = {}
     result = TrainResult(epochs=0)
     t0 = time.perf_counter()
     model.train()
@@ -197,15 +208,46 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
         result.epochs = epoch
         if on_epoch is not None:
             on_epoch(epoch, epoch_loss)
-        if epoch_loss < best:
-            best, since_best = epoch_loss, 0
+        watched = epoch_loss
+        if validation is not None:
+            watched = validation_loss(model, banks, validation[0], validation[1], config.eval_batch_size, config.amp)
+            model.train()
+            result.val_losses.append(watched)
+        if watched < best:
+            best, since_best = watched, 0
+            if validation is not None:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                result.best_epoch = epoch
         else:
             since_best += 1
             if since_best >= config.patience:
                 result.stopped_early = True
                 break
+    if validation is not None and result.best_epoch is not None:
+        model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+@torch.inference_mode()
+def validation_loss(model: nn.Module, banks: dict[str, SequenceBank], rows: np.ndarray, targets: np.ndarray,
+                    batch_size: int = 256, amp: bool = False) -> float:
+    """The loss of Eq. (6) on store rows (unmixed) against ``targets`` ``(len(rows), C)``, in eval mode."""
+    device = next(model.parameters()).device
+    rows_t = torch.as_tensor(np.asarray(rows), dtype=torch.long, device=device)
+    y = torch.as_tensor(np.asarray(targets), dtype=torch.float32, device=device)
+    if len(rows_t) == 0:
+        raise ValueError("validation_loss: no validation rows")
+    order = torch.argsort(banks["audio"].lengths(rows_t), stable=True)
+    amp_dtype = autocast_dtype(device) if amp else None
+    model.eval()
+    total = 0.0
+    for part in order.split(batch_size):
+        (xa, la), (xt, lt) = (banks[m].gather(rows_t[part]) for m in ("audio", "text"))
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(xa, la, xt, lt)
+        total += float(kl_loss(logits, y[part])) * len(part)
+    return total / len(rows_t)
 
 
 @torch.inference_mode()
@@ -239,4 +281,4 @@ def seed_everything(seed: int) -> None:
 
 
 __all__ = ["SequenceBank", "TrainConfig", "TrainResult", "kl_loss", "mixed_batch", "predict",
-           "resolve_device", "seed_everything", "train_model"]
+           "resolve_device", "seed_everything", "train_model", "validation_loss"]

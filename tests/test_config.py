@@ -122,6 +122,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["stats", "--help"], ["run", "--help"], ["extract", "--help"],
+                                  ["evaluate", "--help"], ["predict", "--help"],
                                   ["stats", "--reference", "train", "--json"], ["plan", "--reference", "train"]])
 def test_the_core_commands_need_no_torch(argv):
     out = subprocess.run([sys.executable, "-c", CORE_ONLY, *argv], capture_output=True, text=True, cwd=REPO)
@@ -146,7 +147,7 @@ def test_every_command_documents_its_options_and_gives_examples():
     parser = build_parser()
     assert "``" not in parser.description and ":func:" not in parser.description  # plain text, no RST
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"stats", "plan", "download", "demo", "extract", "info", "run"}
+    assert set(sub.choices) == {"stats", "plan", "download", "demo", "extract", "info", "run", "evaluate", "predict"}
     for name, p in sub.choices.items():
         assert p.epilog and "examples:" in p.epilog and f"pdds {name}" in p.epilog, name
         for action in p._actions:

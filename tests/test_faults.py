@@ -753,6 +753,11 @@ CACHE_FAULTS = [
                r"predictions\.csv: not the predictions of this run"),
     CacheFault("predictions-0-bytes", _write("predictions.csv", b""), r"predictions\.csv: truncated|No columns"),
     CacheFault("predictions-missing", remove("predictions.csv"), r"No such file|predictions\.csv"),
+    CacheFault("model-weights-truncated", _write("model.safetensors", lambda b: b[:-100]),
+               r"model\.safetensors: \d+ bytes, model\.json says \d+"),
+    CacheFault("model-weights-missing", remove("model.safetensors"), r"model\.safetensors: missing"),
+    CacheFault("model-json-missing", remove("model.json"), r"model\.safetensors without model\.json"),
+    CacheFault("model-json-garbage", _write("model.json", b"{"), r"model\.json: unreadable"),
 ]
 
 
@@ -775,7 +780,8 @@ def test_a_damaged_cached_run_is_computed_again(fault, demo_corpus, cached_run, 
     pd.testing.assert_frame_equal(preds, ref_preds)
     # the new record is valid: read back from the cache, without a warning
     assert sorted(p.name for p in cache.iterdir()) == [ref["key"]]
-    assert sorted(p.name for p in folder.iterdir()) == ["predictions.csv", "run.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "model.safetensors", "predictions.csv",
+                                                         "run.json"]
     written = json.loads((folder / "run.json").read_text())
     assert set(RECORD_KEYS) <= set(written) and written["key"] == ref["key"]
     import warnings
@@ -1392,7 +1398,8 @@ def test_two_processes_share_a_run_cache(race):
             assert ra[k] == rb[k], (ra["round"], k)
         runs = base / f"runs{ra['round']}"
         assert sorted(p.name for p in runs.iterdir()) == [ra["key"]]   # no .tmp / .old left
-        assert sorted(p.name for p in (runs / ra["key"]).iterdir()) == ["predictions.csv", "run.json"]
+        assert sorted(p.name for p in (runs / ra["key"]).iterdir()) == ["model.json", "model.safetensors",
+                                                                      "predictions.csv", "run.json"]
         assert set(RECORD_KEYS) <= set(json.loads((runs / ra["key"] / "run.json").read_text()))
     # the race did happen: in some round both computed the run and one copy was discarded
     assert any(not ra["cached"] and not rb["cached"] for ra, rb in zip(a, b)), [(x["cached"], y["cached"])

@@ -20,6 +20,7 @@ from .. import __version__
 from ._common import Formatter, MissingExtra, UsageError
 from .extract import add_extract
 from .run import add_run
+from .saved import add_evaluate, add_predict
 from .stores import add_demo, add_download, add_info
 from .votes import add_plan, add_stats
 
@@ -34,6 +35,7 @@ EPILOG = """examples:
   pdds plan --reference train --json
   pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
   pdds run --model cltnet --strategy pdds --corpus demo --out results/
+  pdds evaluate results/models/cltnet-pdds-seed0 --out rescored/
 
 Run `pdds COMMAND --help` for a command's options and examples."""
 
@@ -43,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pdds", description=DESCRIPTION, epilog=EPILOG, formatter_class=Formatter)
     parser.add_argument("--version", action="version", version=f"pddslib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_stats, add_plan, add_download, add_demo, add_extract, add_info, add_run):
+    for add in (add_stats, add_plan, add_download, add_demo, add_extract, add_info, add_run, add_evaluate,
+                add_predict):
         add(sub)
     return parser
 

@@ -7,9 +7,9 @@ import functools
 from typing import Any, Callable
 
 #: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
-EXTRAS = {"extract": "ml", "run": "ml"}
+EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml"}
 #: Modules whose absence means an extra is missing.
-_EXTRA_MODULES = {"torch", "transformers", "soundfile", "scipy", "matplotlib"}
+_EXTRA_MODULES = {"torch", "transformers", "soundfile", "scipy", "matplotlib", "safetensors"}
 
 
 class UsageError(Exception):

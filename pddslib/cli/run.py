@@ -14,11 +14,26 @@ EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --corpus demo --seeds 3 --out results/
   pdds run --model mat --strategy none --corpus iemocap --store /data/pdds-store --original-recipe --out mat/
   pdds run --model cltnet --strategy pdds --p 0.7 --sigma 2 --normalize sum --corpus STORE --out sweep/ --json
+  pdds run --model cltnet --strategy pdds --corpus STORE --folds loso --seeds 2 --out loso/
+  pdds run --model cltnet --strategy pdds --corpus STORE --val-fraction 0.1 --out val/
 
 Defaults not given here are the corpus's: the paper's settings on real data; on the synthetic
 demo corpus fewer epochs, a scaled uniform level and a narrower MAT (see the Decisions page).
-Finished runs are cached by content under $PDDS_CACHE/runs; rerunning reuses them.
+Finished runs are cached by content under $PDDS_CACHE/runs; rerunning reuses them. Each run's
+weights are kept (DIR/models/<run>/, for `pdds evaluate` and `pdds predict`) unless
+--no-save-model; a run cached without weights is reused for its numbers, and --recompute trains
+it again to keep them.
 """
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value:g}")
+    return value
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -28,22 +43,29 @@ def settings_from_args(args: argparse.Namespace):
     params = {"sigma": args.sigma, "normalize": args.normalize, "p": args.p, "level": args.level,
               "align": args.align, "max_epochs": args.epochs, "patience": args.patience, "lr": args.lr,
               "weight_decay": args.weight_decay, "batch_size": args.batch_size, "amp": True if args.amp else None,
-              "bucket": False if args.no_bucket else None}
+              "bucket": False if args.no_bucket else None, "val_fraction": args.val_fraction}
     return RunSettings(seeds=args.seeds, params=params, original_recipe=args.original_recipe, device=args.device,
-                       cache_dir=args.cache, progress=not args.no_progress)
+                       cache_dir=args.cache, progress=not args.no_progress, folds=args.folds,
+                       save_model=not args.no_save_model, recompute=args.recompute)
 
 
-def _write_outputs(out: Path, res) -> Path:
+def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
+    """DIR/runs.csv, DIR/predictions/<run>.csv and (given the run cache) DIR/models/<run>/ of each saved run."""
+    from ..saved import export_run, has_model, run_folder_name
+
     (out / "predictions").mkdir(parents=True, exist_ok=True)
-    table = res.runs.drop(columns=[c for c in ("confusion", "losses", "spec") if c in res.runs.columns])
+    table = res.runs.drop(columns=[c for c in ("confusion", "losses", "val_losses", "spec", "encoders")
+                                   if c in res.runs.columns])
     tmp = out / f".runs.csv.{os.getpid()}.tmp"
     table.to_csv(tmp, index=False)
     os.replace(tmp, out / "runs.csv")
     for rec, pr in zip(res.runs.to_dict("records"), res.predictions.values()):
-        name = f"{rec['model']}-{rec['strategy']}-seed{rec['seed']}.csv"
-        tmp = out / "predictions" / f".{name}.{os.getpid()}.tmp"
+        name = run_folder_name(rec)
+        tmp = out / "predictions" / f".{name}.csv.{os.getpid()}.tmp"
         pr.to_csv(tmp, index=False)
-        os.replace(tmp, out / "predictions" / name)
+        os.replace(tmp, out / "predictions" / f"{name}.csv")
+        if cache is not None and has_model(cache / rec["key"]):
+            export_run(cache / rec["key"], out / "models" / name)
     return out / "runs.csv"
 
 
@@ -63,23 +85,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"corpus: {corpus.name} -- SYNTHETIC demo data; the numbers are not IEMOCAP's and not "
               f"comparable to the paper's", file=sys.stderr)
     res = run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
-    written = _write_outputs(out, res)
+    cache = Path(args.cache) if args.cache else default_run_cache()
+    written = _write_outputs(out, res, cache if settings.save_model else None)
     s = res.summary().iloc[0]
+    n_folds = int(s.n_folds) if "n_folds" in s.index else None
     if args.json:
         print(json.dumps({"model": args.model, "strategy": args.strategy, "corpus": corpus.name,
-                          "store_fingerprint": corpus.key, "n_seeds": int(s.n_seeds), "n_train": int(s.n_train),
+                          "store_fingerprint": corpus.key, "folds": args.folds, "n_folds": n_folds,
+                          "n_seeds": int(s.n_seeds), "n_train": int(s.n_train),
                           "wa_mean": float(s.wa_mean), "wa_std": None if s.wa_std != s.wa_std else float(s.wa_std),
                           "ua_mean": float(s.ua_mean), "ua_std": None if s.ua_std != s.ua_std else float(s.ua_std),
                           "runs": str(written), "keys": res.runs["key"].tolist()}))
     else:
-        print(f"{args.model} / {args.strategy} over {int(s.n_seeds)} seed(s) on {corpus.name}: "
+        over = f"{n_folds} LOSO fold(s) x {int(s.n_seeds)} seed(s)" if n_folds else f"{int(s.n_seeds)} seed(s)"
+        print(f"{args.model} / {args.strategy} over {over} on {corpus.name}: "
               f"WA {format_pm(s.wa_mean, s.wa_std)}  UA {format_pm(s.ua_mean, s.ua_std)}  "
-              f"(n_train {int(s.n_train)}); wrote {written}")
+              f"(n_train {int(s.n_train)}{' mean' if n_folds else ''}); wrote {written}")
     return 0
 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
-    from ..config import DEFAULT_SEEDS, MODEL_NAMES, TrainConfig, default_of, strategies
+    from ..config import DEFAULT_SEEDS, FOLD_PROTOCOLS, MODEL_NAMES, TrainConfig, default_of, strategies
     from ..corpora.demo import DEFAULT_SCALE
 
     t = TrainConfig()
@@ -105,12 +131,20 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--store", help="the IEMOCAP feature store (with --corpus iemocap; default $PDDS_CACHE/iemocap-features)")
     g.add_argument("--demo-scale", type=float, default=None,
                    help=f"demo corpus size, fraction of IEMOCAP's (default {DEFAULT_SCALE:g})")
+    g.add_argument("--folds", default="paper", choices=list(FOLD_PROTOCOLS),
+                   help="paper: the store's split (IEMOCAP: sessions 1-4 train, 5 test; the default); loso: "
+                        "leave-one-session-out, 5 folds x seeds, mean ± std over all of them")
     g = p.add_argument_group("training (defaults: the paper's, or the corpus's)")
     g.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS})")
     g.add_argument("--epochs", type=positive_int, default=None,
                    help=f"at most this many epochs (default {t.max_epochs}; fewer on the demo corpus)")
     g.add_argument("--patience", type=positive_int, default=None,
-                   help=f"stop after this many epochs without a lower training loss (default {t.patience})")
+                   help=f"stop after this many epochs without a lower training (or validation) loss "
+                        f"(default {t.patience})")
+    g.add_argument("--val-fraction", type=_fraction, default=None,
+                   help=f"hold out this fraction of the training utterances (per class, drawn with the seed) and "
+                        f"stop on their loss, keeping the best epoch (default {t.val_fraction:g}: stop on the "
+                        f"training loss, the paper's rule)")
     g.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {t.lr:g})")
     g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay (default {t.weight_decay:g})")
     g.add_argument("--batch-size", type=positive_int, default=None, help=f"batch size (default {t.batch_size})")
@@ -123,6 +157,12 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
     g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
     g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
-    p.add_argument("--out", required=True, metavar="DIR", help="writes DIR/runs.csv and DIR/predictions/")
+    g.add_argument("--no-save-model", action="store_true",
+                   help="do not keep the trained weights (saves disk in sweeps; the numbers do not change)")
+    g.add_argument("--recompute", action="store_true",
+                   help="train again even when the run is cached (replaces it; e.g. to keep the weights of a run "
+                        "cached without them)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="writes DIR/runs.csv, DIR/predictions/ and DIR/models/<run>/ (run.json + weights)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_run)
