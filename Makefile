@@ -2,11 +2,12 @@
 #   make demo   set up, run every notebook on the demo corpus, build the book (book/_build/html)
 #   make test   set up, run the tests
 # IEMOCAP users: make notebooks PARAMS="-p corpus iemocap -p store /data/pdds-store" && make book
+# (the crema_d notebook runs the CREMA-D demo unless given -p crema_d_root /data/CREMA-D)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-NOTEBOOKS := data_distribution table1 table2 fig5 fig6
+NOTEBOOKS := data_distribution table1 table2 fig5 fig6 crema_d
 PARAMS ?=
 RESULTS := book/results
 

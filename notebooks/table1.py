@@ -108,7 +108,7 @@ plt.show()
 
 # %%
 dims = run.corpus.store.dims
-sizes = {label: count_parameters(build_model(m, audio_dim=dims["audio"], text_dim=dims["text"],
+sizes = {label: count_parameters(build_model(m, audio_dim=dims["audio"], text_dim=dims.get("text", 1),
                                              **run.model_overrides(m)))
          for m, label in zip(summary["model"], summary["label"])}
 print("\n".join(f"{k:<22} {v:>12,}" for k, v in sizes.items()))

@@ -28,6 +28,24 @@ from typing import Any, Mapping, Sequence
 #: The models of Table 1 (the registry in :mod:`pddslib.models` is checked against this list).
 MODEL_NAMES: tuple[str, ...] = ("cltnet", "cltnet_audio", "cltnet_text", "speechtext", "mat", "mcsan")
 
+#: The feature-store modalities each model reads (an audio-only store trains only ``cltnet_audio``).
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "cltnet": ("audio", "text"), "cltnet_audio": ("audio",), "cltnet_text": ("text",),
+    "speechtext": ("audio", "text"), "mat": ("audio", "text"), "mcsan": ("audio", "text"),
+}
+
+
+def check_model_fits(model: str, modalities: Sequence[str], store: str = "the store") -> None:
+    """A ValueError (one line naming the store) when ``model`` needs a modality the store lacks."""
+    need = MODEL_INPUTS.get(model, ())
+    missing = [m for m in need if m not in modalities]
+    if missing:
+        fits = [m for m, ins in MODEL_INPUTS.items() if set(ins) <= set(modalities)]
+        raise ValueError(f"{store}: holds only {', '.join(modalities)} features; model {model!r} needs "
+                         f"{' and '.join(need)}. Use --model {' or '.join(fits) or 'cltnet_audio'} "
+                         f"(the audio-only CLTNet of Table 1)")
+
+
 #: Training settings of the original papers where they differ from :class:`TrainConfig`'s.
 #: SpeechText: Keras ``Adam()`` (lr 1e-3, no weight decay), batch 64 in the authors' notebook.
 #: MAT: the authors' IEMOCAP command (``--lr_base 0.0001 --batch_size 32``), plain Adam.

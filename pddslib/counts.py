@@ -181,12 +181,13 @@ class CountTable:
         return cls.from_dict(data, source=str(path))
 
     # -- readable output --------------------------------------------------------------------
-    def format(self) -> str:
-        """Readable tables (what ``pdds stats`` prints without ``--json``)."""
+    def format(self, other_label: str = "more than two emotions") -> str:
+        """Readable tables (what ``pdds stats`` prints without ``--json``); ``other_label`` names the
+        ``other`` count (an agreement threshold below 1 puts more than "more than two emotions" there)."""
         w = max(6, *(len(c) + 2 for c in self.classes))
         lines = [
             f"utterances {self.n_utterances}: clear {self.n_clear}, ambiguous {self.n_ambiguous}, "
-            f"ties {self.ties}, more than two emotions {self.other}, excluded {self.excluded}",
+            f"ties {self.ties}, {other_label} {self.other}, excluded {self.excluded}",
         ]
         for reason, n in sorted(self.excluded_reasons.items(), key=lambda kv: -kv[1]):
             lines.append(f"  excluded because {reason}: {n}")

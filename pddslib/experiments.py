@@ -77,17 +77,18 @@ def table1(corpus: Corpus, settings: RunSettings, models: Sequence[str] = TABLE1
     return run_settings(settings, corpus, models, ("none", "pdds"), log)
 
 
-def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
+def table1_summary(runs: pd.DataFrame, paper: bool = True) -> pd.DataFrame:
     """Per model: WA/UA mean and std without and with PDDS, the change, and the paper's numbers.
 
     Values are percentages. ``d_wa``/``d_ua`` is the mean over seeds of the per-seed change
-    (with PDDS minus without, same seed), ``d_*_std`` its standard deviation.
+    (with PDDS minus without, same seed), ``d_*_std`` its standard deviation. ``paper=False``
+    (another corpus than IEMOCAP): the ``paper_*`` columns are NaN.
     """
     s = summarise(runs, ("model", "strategy"))
-    paper = paper_table1().set_index("model")
+    reference = paper_table1().set_index("model")
     rows = []
     for model in dict.fromkeys(runs["model"]):
-        r = {"model": model, "label": paper.loc[model, "label"] if model in paper.index else model}
+        r = {"model": model, "label": reference.loc[model, "label"] if model in reference.index else model}
         for strat, tag in (("none", "without"), ("pdds", "with")):
             x = s[(s.model == model) & (s.strategy == strat)]
             for metric in ("wa", "ua"):
@@ -99,10 +100,12 @@ def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
                 d = 100 * (paired[metric]["pdds"] - paired[metric]["none"]).dropna()
                 r[f"d_{metric}"], r[f"d_{metric}_std"] = float(d.mean()), float(d.std(ddof=1)) if len(d) > 1 else np.nan
         for col in ("wa_without", "ua_without", "wa_with", "ua_with"):
-            r[f"paper_{col}"] = float(paper.loc[model, col]) if model in paper.index else np.nan
+            r[f"paper_{col}"] = float(reference.loc[model, col]) if model in reference.index else np.nan
         r["paper_d_wa"] = r["paper_wa_with"] - r["paper_wa_without"]
         r["paper_d_ua"] = r["paper_ua_with"] - r["paper_ua_without"]
         r["n_seeds"] = int(runs[runs.model == model]["seed"].nunique())
+        if not paper:
+            r.update({k: np.nan for k in r if k.startswith("paper_")})
         rows.append(r)
     return pd.DataFrame(rows)
 
@@ -114,15 +117,16 @@ def table2(corpus: Corpus, settings: RunSettings, strategies: Sequence[str] = ST
     return run_settings(settings, corpus, (model,), strategies, log)
 
 
-def table2_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per strategy: training-set size, WA/UA mean and std (percent), and the paper's numbers."""
+def table2_summary(runs: pd.DataFrame, paper: bool = True) -> pd.DataFrame:
+    """Per strategy: training-set size, WA/UA mean and std (percent), and the paper's numbers
+    (NaN with ``paper=False``, for another corpus than IEMOCAP)."""
     s = summarise(runs, ("strategy",))
-    paper = paper_table2().set_index("strategy")
+    reference = paper_table2().set_index("strategy")
     s["label"] = s["strategy"].map(STRATEGY_LABELS)
     for m in ("wa", "ua"):
         s[f"{m}_mean"] *= 100
         s[f"{m}_std"] *= 100
-        s[f"paper_{m}"] = s["strategy"].map(paper[m])
+        s[f"paper_{m}"] = s["strategy"].map(reference[m]) if paper else np.nan
     return s[["strategy", "label", "n_train", "wa_mean", "wa_std", "ua_mean", "ua_std", "paper_wa", "paper_ua", "n_seeds"]]
 
 
@@ -261,3 +265,33 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
     else:
         raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
     return votes.counts(), {s: whole.one_hot(s) for s in whole.splits}, votes.label
+
+
+# -- CREMA-D's clear-sample rule ------------------------------------------------------------------
+def crema_d_rules(votes: str = "download", agreements: Sequence[float] = (1.0, 0.9, 0.8, 0.7),
+                  modality: str = "voice") -> pd.DataFrame:
+    """Clear/ambiguous counts of CREMA-D's crowd votes under each agreement threshold.
+
+    Parameters
+    ----------
+    votes : str
+        ``tabulatedVotes.csv``, its folder, or ``"download"``.
+    agreements : sequence of float
+        Thresholds in (0.5, 1] (1: every rater agrees).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per threshold: ``agreement, clear, clear_<class>..., clear_share, ambiguous,
+        ties, other, clips``.
+    """
+    from .corpora import crema_d
+
+    rows = []
+    for a in agreements:
+        c = crema_d.stats(votes, modality, a)
+        rows.append({"agreement": float(a), "clear": c.n_clear,
+                     **{f"clear_{k}": int(n) for k, n in zip(c.classes, c.clear)},
+                     "clear_share": c.n_clear / c.n_utterances, "ambiguous": c.n_ambiguous, "ties": c.ties,
+                     "other": c.other, "clips": c.n_utterances})
+    return pd.DataFrame(rows)

@@ -307,3 +307,101 @@ def cells_from_categories(
                 )
             cells[n] = index[a], index[b]
     return cells
+
+
+#: Why a row is in no (major, minor) cell under an agreement threshold below 1 (see :func:`agreement_cells`).
+AGREEMENT_REASONS: dict[str, str] = {
+    "tie": "the top two emotions have equal votes",
+    "minor-tie": "the second emotion is not unique (two emotions tie for second place)",
+    "other": "no emotion, nor any two emotions together, reach the agreement threshold",
+}
+
+
+def check_agreement(agreement: float) -> float:
+    """``agreement`` as a float in (0.5, 1]; a ValueError otherwise.
+
+    Above one half, the top emotion of a clear sample is always unique.
+    """
+    try:
+        value = float(agreement)
+    except (TypeError, ValueError):
+        raise ValueError(f"agreement must be a number in (0.5, 1], got {agreement!r}") from None
+    if not (0.5 < value <= 1.0):
+        raise ValueError(f"agreement must lie in (0.5, 1] (1 = every vote agrees), got {value:g}")
+    return value
+
+
+@dataclass
+class AgreementCells:
+    """What :func:`agreement_cells` returns, one entry per row."""
+
+    category: list[str]
+    major: np.ndarray       # class index, -1 outside clear and ambiguous rows
+    minor: np.ndarray
+    distribution: np.ndarray  # (N, C): one-hot (clear), the two emotions renormalised (ambiguous), else as given
+    reason: list[str]
+
+
+def agreement_cells(values: np.ndarray, agreement: float = 1.0, atol: float = 1e-9) -> AgreementCells:
+    """Clear and ambiguous rows under an agreement threshold (the crowd-vote rule).
+
+    With ``a = agreement`` and a row's shares ``s1 >= s2 >= s3 ...`` (votes normalised, or a label
+    distribution):
+
+    - ``clear`` when ``s1 >= a``: its label distribution becomes one-hot on the top emotion;
+    - ``ambiguous`` when ``s1 < a <= s1 + s2``, ``s1 > s2`` and ``s2 > s3``: major = the top
+      emotion, minor = the second; its label distribution keeps these two, renormalised;
+    - ``tie`` when ``s1 + s2 >= a`` but ``s1 == s2``; ``other`` when the second place is shared
+      (``s2 == s3``) or ``s1 + s2 < a``; ``excluded`` when the row has no vote.
+
+    The remaining votes of clear and ambiguous rows are treated as rater noise. ``agreement=1``
+    is the paper's rule (:func:`categorize`: clear when every vote agrees, ambiguous when the
+    votes name exactly two emotions) with the same categories, reasons and distributions.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (N, C)
+        Vote counts or label distributions (non-negative).
+    agreement : float
+        In (0.5, 1].
+    """
+    a = check_agreement(agreement)
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 2 or (v < 0).any() or not np.isfinite(v).all():
+        raise ValueError("values must be a 2-d array of non-negative, finite votes or shares")
+    total = v.sum(1)
+    dist = np.divide(v, total[:, None], out=np.zeros_like(v), where=total[:, None] > 0)
+    order = np.argsort(-dist, axis=1, kind="stable")
+    s = np.take_along_axis(dist, order, axis=1)
+    s = np.concatenate([s, np.zeros((len(s), 3))], axis=1)  # fewer than three classes: zeros beyond
+    s1, s2, s3 = s[:, 0], s[:, 1], s[:, 2]
+    n = len(v)
+    major = np.full(n, -1, dtype=np.int64)
+    minor = np.full(n, -1, dtype=np.int64)
+    out = dist.copy()
+    category, reason = [], []
+    for k in range(n):
+        if total[k] <= 0:
+            category.append("excluded"); reason.append("no votes")  # noqa: E702
+            continue
+        if s1[k] >= a - atol:
+            category.append("clear"); reason.append("")  # noqa: E702
+            major[k] = minor[k] = order[k, 0]
+            out[k] = 0.0
+            out[k, order[k, 0]] = 1.0
+        elif s1[k] + s2[k] >= a - atol and s2[k] > atol:
+            if abs(s1[k] - s2[k]) <= atol:
+                category.append("tie")
+                reason.append(NO_CELL_REASONS["tie"] if a == 1.0 else AGREEMENT_REASONS["tie"])
+            elif abs(s2[k] - s3[k]) <= atol:
+                category.append("other"); reason.append(AGREEMENT_REASONS["minor-tie"])  # noqa: E702
+            else:
+                category.append("ambiguous"); reason.append("")  # noqa: E702
+                i, j = order[k, 0], order[k, 1]
+                major[k], minor[k] = i, j
+                out[k] = 0.0
+                out[k, i], out[k, j] = s1[k] / (s1[k] + s2[k]), s2[k] / (s1[k] + s2[k])
+        else:
+            category.append("other")
+            reason.append(NO_CELL_REASONS["other"] if a == 1.0 else AGREEMENT_REASONS["other"])
+    return AgreementCells(category, major, minor, out, reason)

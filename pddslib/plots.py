@@ -151,8 +151,9 @@ def table1_comparison(summary: pd.DataFrame, title: str = "") -> plt.Figure:
         for off, tag, colour in ((-0.15, "without", "#bab0ac"), (0.15, "with", "#4e79a7")):
             ax.errorbar(summary[f"{metric}_{tag}"], y + off, xerr=summary[f"{metric}_{tag}_std"], fmt="o",
                         color=colour, capsize=3, label=f"{tag} PDDS (ours, mean ± std)")
-            ax.scatter(summary[f"paper_{metric}_{tag}"], y + off, marker="x", color=colour, s=40,
-                       label=f"{tag} PDDS (paper)")
+            if summary[f"paper_{metric}_{tag}"].notna().any():  # none on another corpus than IEMOCAP
+                ax.scatter(summary[f"paper_{metric}_{tag}"], y + off, marker="x", color=colour, s=40,
+                           label=f"{tag} PDDS (paper)")
         ax.set_yticks(y, summary["label"])
         ax.set_xlabel(f"{metric.upper()} (%)")
         ax.grid(axis="x", alpha=0.3)
@@ -233,8 +234,9 @@ def strategy_accuracy(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     for off, metric, colour in ((-0.18, "wa", "#4e79a7"), (0.18, "ua", "#f28e2b")):
         ax.bar(x + off, summary[f"{metric}_mean"], width=0.34, yerr=summary[f"{metric}_std"], capsize=3,
                color=colour, label=f"{metric.upper()} (ours, mean ± std)")
-        ax.scatter(x + off, summary[f"paper_{metric}"], marker="x", color="black", zorder=3, s=36,
-                   label=f"{metric.upper()} (paper)" if metric == "wa" else None)
+        if summary[f"paper_{metric}"].notna().any():  # none on another corpus than IEMOCAP
+            ax.scatter(x + off, summary[f"paper_{metric}"], marker="x", color="black", zorder=3, s=36,
+                       label=f"{metric.upper()} (paper)" if metric == "wa" else None)
     ax.set_xticks(x, [f"{lab}\n({int(n):,} samples)" for lab, n in zip(summary["label"], summary["n_train"])],
                   fontsize=8)
     lo = np.nanmin(np.r_[summary["wa_mean"] - summary["wa_std"].fillna(0), summary["ua_mean"] - summary["ua_std"].fillna(0),

@@ -72,6 +72,16 @@ class Corpus:
         """The store's content fingerprint (what run keys are computed from)."""
         return self.store.fingerprint
 
+    @property
+    def data_note(self) -> str:
+        """What a reader must know about synthetic data ("" for real data)."""
+        if not self.synthetic:
+            return ""
+        if self.store.corpus == "crema-d":
+            return ("SYNTHETIC audio with real CREMA-D crowd votes (the CREMA-D demo); the numbers are not "
+                    "CREMA-D's")
+        return "SYNTHETIC demo data; the numbers are not IEMOCAP's and not comparable to the paper's"
+
     def spec(self, settings: RunSettings, model: str, strategy: str, seed: int, **extra: Any) -> RunSpec:
         """``settings.spec`` with this corpus's defaults."""
         return settings.spec(model, strategy, seed, synthetic=self.synthetic, scale=self.scale, **extra)
@@ -82,17 +92,24 @@ def iemocap_store_path(store: str | os.PathLike | None = None) -> Path:
     return Path(store) if store else cache_path("iemocap-features")
 
 
+def crema_d_store_path(store: str | os.PathLike | None = None) -> Path:
+    """The CREMA-D feature store: ``store`` or ``$PDDS_CACHE/crema-d-features``."""
+    return Path(store) if store else cache_path("crema-d-features")
+
+
 def load_corpus(corpus: str = "demo", *, store: str | os.PathLike | None = None, demo_scale: float | None = None,
                 demo_seed: int = 0, validate: bool = True) -> Corpus:
     """Open a corpus's feature store (nothing is extracted here: see :func:`pddslib.features.extract.extract`).
 
     Parameters
     ----------
-    corpus : {"demo", "iemocap"} or a store path
+    corpus : {"demo", "iemocap", "crema-d"} or a store path
         ``demo``: the generated demo corpus (generated and cached on first use). ``iemocap``: the
-        store at ``store`` (default ``$PDDS_CACHE/iemocap-features``). A path: that store.
+        store at ``store`` (default ``$PDDS_CACHE/iemocap-features``). ``crema-d``: the store at
+        ``store`` (default ``$PDDS_CACHE/crema-d-features``). A path: that store (any corpus,
+        e.g. one extracted from a manifest).
     store : path, optional
-        The IEMOCAP feature store.
+        The IEMOCAP or CREMA-D feature store.
     demo_scale, demo_seed : float, int
         Size (fraction of IEMOCAP's; default :data:`pddslib.corpora.demo.DEFAULT_SCALE`) and seed
         of the demo corpus.
@@ -112,11 +129,24 @@ def load_corpus(corpus: str = "demo", *, store: str | os.PathLike | None = None,
                 f"{path}: no IEMOCAP feature store. Run `pdds extract --iemocap ROOT --out {path}` once "
                 f"(or give the notebook iemocap_root, which extracts it first)")
         return Corpus(FeatureStore.open(path, validate=validate), "IEMOCAP")
+    if corpus == "crema-d":
+        path = crema_d_store_path(store)
+        if not (path / "store.json").is_file():
+            raise FileNotFoundError(
+                f"{path}: no CREMA-D feature store. Run `pdds extract --crema-d ROOT --out {path}` once "
+                f"(or give the notebook crema_d_root, which extracts it first)")
+        return Corpus(*_named(FeatureStore.open(path, validate=validate)))
     path = Path(corpus)
     if (path / "store.json").is_file():
-        st = FeatureStore.open(path, validate=validate)
-        return Corpus(st, st.corpus)
-    raise ValueError(f"corpus must be 'demo', 'iemocap' or a feature-store folder, got {corpus!r}")
+        return Corpus(*_named(FeatureStore.open(path, validate=validate)))
+    raise ValueError(f"corpus must be 'demo', 'iemocap', 'crema-d' or a feature-store folder, got {corpus!r}")
+
+
+def _named(store: FeatureStore) -> tuple[FeatureStore, str]:
+    """A store and the name its results are shown under."""
+    if store.corpus == "crema-d":
+        return store, "CREMA-D (synthetic audio)" if store.synthetic else "CREMA-D"
+    return store, store.corpus
 
 
 def run_key(spec: RunSpec, corpus: Corpus) -> str:
@@ -147,13 +177,26 @@ _BANKS: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def _banks(store: FeatureStore, device) -> dict[str, Any]:
+    """A bank per modality of the store; an audio-only store gets a placeholder ``text`` bank (one
+    zero frame of dimension 1 per utterance), which the audio-only models accept and ignore."""
     from .training import SequenceBank
 
     key = (store.fingerprint, str(device))  # by content: a rewritten store is never read from stale memory
     if key not in _BANKS:
         _BANKS.clear()
-        _BANKS[key] = {m: SequenceBank(store.arrays[m], store.offsets[m], device) for m in ("audio", "text")}
+        banks = {m: SequenceBank(store.arrays[m], store.offsets[m], device) for m in store.modalities}
+        if "text" not in banks:
+            n = len(store)
+            banks["text"] = SequenceBank(np.zeros((n, 1), np.float32), np.arange(n + 1), device)
+        _BANKS[key] = banks
     return _BANKS[key]
+
+
+def check_model_fits(model: str, store: FeatureStore) -> None:
+    """One line naming the store when ``model`` needs a modality it lacks (an audio-only store)."""
+    from .config import check_model_fits as check
+
+    check(model, store.modalities, f"{store.path} ({store.corpus})")
 
 
 # -- the cache --------------------------------------------------------------------------------
@@ -242,6 +285,7 @@ def _train_and_predict(spec: RunSpec, store: FeatureStore, sampler: Any, train_r
     from .saved import build_from
     from .training import predict, seed_everything, train_model
 
+    check_model_fits(spec.model, store)
     banks = _banks(store, dev)
     seed_everything(spec.seed)
     model = build_from(arch).to(dev)  # the model that pddslib.saved rebuilds from model.json
@@ -381,6 +425,8 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
     specs = list(specs)
     if any(s.fold is not None for s in specs):
         check_loso(corpus.store.manifest, str(corpus.store.path))
+    for model in dict.fromkeys(s.model for s in specs):  # before any run: an audio-only store, a text model
+        check_model_fits(model, corpus.store)
     for k, spec in enumerate(specs, start=1):
         rec, pr = run_one(spec, corpus, cache_dir=cache_dir, device=device, progress=progress,
                           recompute=recompute, save_model=save_model)
@@ -432,5 +478,6 @@ def format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) ->
 
 
 __all__ = ["CACHE_VERSION", "Corpus", "ExperimentResult", "RunCacheError", "RunSettings", "RunSpec",
-           "check_writable", "fit_sampler", "format_pm", "iemocap_store_path", "load_corpus", "run_key",
+           "check_model_fits", "check_writable", "crema_d_store_path", "fit_sampler", "format_pm",
+           "iemocap_store_path", "load_corpus", "run_key",
            "run_one", "run_settings", "run_specs", "seed_list", "summarise"]

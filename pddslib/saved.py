@@ -77,7 +77,7 @@ def encoders_of(store: Any) -> dict[str, Any] | None:
 def architecture(spec: Any, store: Any) -> dict[str, Any]:
     """What rebuilds a run's model (``model.json`` without the weights' size and hash)."""
     return {"format": FORMAT, "version": VERSION, "model": spec.model,
-            "audio_dim": int(store.dims["audio"]), "text_dim": int(store.dims["text"]),
+            "audio_dim": int(store.dims["audio"]), "text_dim": int(store.dims.get("text", 1)),
             "n_classes": len(store.classes), "classes": list(store.classes),
             "overrides": dict(spec.model_overrides), "fold": spec.fold,
             "eval_batch_size": int(spec.train.eval_batch_size), "amp": bool(spec.train.amp),
@@ -253,6 +253,8 @@ class SavedRun:
                                   f"{list(self.classes)} ({where})")
         want = {"audio": int(self.arch["audio_dim"]), "text": int(self.arch["text_dim"])}
         got = {m: store.dims.get(m) for m in want}
+        if "text" not in store.dims and want["text"] == 1:  # an audio-only store (text is a 1-d placeholder)
+            got["text"] = 1
         if got != want:
             show = lambda d: ", ".join(f"{m} {v}-d" if v else f"no {m}" for m, v in d.items())  # noqa: E731
             raise SavedModelError(f"{store.path}: features {show(got)} differ from the model's {show(want)} ({where})")

@@ -23,15 +23,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6")
+NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "crema_d")
 ARTIFACTS = {  # page -> what the rendered page must show
     "results/data_distribution": {"figures": 4, "tables": 3},
     "results/table1": {"figures": 1, "tables": 1},
     "results/table2": {"figures": 1, "tables": 1},
     "results/fig5": {"figures": 2, "tables": 1},
     "results/fig6": {"figures": 1, "tables": 1},
+    "results/crema_d": {"figures": 3, "tables": 4},
 }
-PAGES = ["intro", "method", *ARTIFACTS, "reproduce", "decisions", "references"]
+PAGES = ["intro", "method", *ARTIFACTS, "reproduce", "own_corpus", "decisions", "references"]
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +68,8 @@ def test_every_notebook_says_which_data_it_shows(built_book):
         html = " ".join("".join(o.get("data", {}).get("text/html", "")) for o in outputs)
         if nb == "data_distribution":  # default source: the real, packaged IEMOCAP counts
             assert "IEMOCAP sessions 1,2,3,4 (packaged counts)" in html
+        elif nb == "crema_d":  # the CREMA-D demo: real votes, generated audio
+            assert "Synthetic demo data" in html and "synthetic audio" in html and "not comparable to the" in html
         else:
             assert "Synthetic demo data" in html and "not comparable to the" in html
         errors = [o for o in outputs if o.get("output_type") == "error"]

@@ -129,12 +129,13 @@ def test_reference_counts_are_the_packaged_file():
 
 
 def test_crema_d_counts_and_tie_rule(crema_d_votes):
-    v = open_votes("crema-d", path=crema_d_votes)
+    v = open_votes("crema-d", path=crema_d_votes, agreement=1.0)
     c = v.counts()
-    # the facts in shared/data/crema-d/README.md
+    # the facts in shared/data/crema-d/README.md (every rater agrees: agreement 1)
     assert c.to_dict()["clear"] == {"ang": 90, "dis": 2, "fea": 23, "hap": 17, "neu": 242, "sad": 9}
     assert (c.n_clear, c.n_ambiguous, c.ties, c.other, c.n_utterances) == (383, 1955, 88, 5016, 7442)
-    assert v.splits == ("all",) and v.label == "CREMA-D voice-only crowd votes"
+    assert v.splits == ("all",) and v.label == "CREMA-D voice-only crowd votes, agreement 1"
+    assert open_votes("crema-d", path=crema_d_votes).label == "CREMA-D voice-only crowd votes"
     # the one-hot label is CREMA-D's own majority vote (emoVote), "xxx" where it lists a tie
     raw = pd.read_csv(crema_d_votes)
     raw = raw[raw.iloc[:, 0] // 100000 == 1]

@@ -45,6 +45,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def agreement(text: str) -> float:
+    """``--agreement 0.8``: a share in (0.5, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0.5, 1], got {text!r}") from None
+    if not 0.5 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0.5, 1], got {text!r}")
+    return value
+
+
 def add_policy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", default="default", choices=["default", "self", "strict", "drop-evaluator"],
                    help="IEMOCAP vote policy (default: external evaluators only, out-of-six labels ignored, "
@@ -56,6 +67,9 @@ def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
     g = p.add_argument_group("source of votes (exactly one)")
     g.add_argument("--iemocap", metavar="ROOT", help="an IEMOCAP release folder (holds Session1..5)")
     g.add_argument("--crema-d", metavar="PATH", help="CREMA-D's tabulatedVotes.csv, its folder, or 'download'")
+    g.add_argument("--manifest", metavar="CSV", help="a manifest CSV (path, votes_<class> | dist_<class> | label, ...); "
+                                                     "the audio is not read")
+    g.add_argument("--store", metavar="STORE", help="a feature store's labels (e.g. one written by `pdds extract`)")
     g.add_argument("--reference", choices=["train", "test", "all"],
                    help="the packaged aggregate IEMOCAP counts of a split (no corpus needed)")
     if counts:
@@ -64,6 +78,12 @@ def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
                    help="IEMOCAP sessions to count (default 1,2,3,4: the training sessions)")
     p.add_argument("--modality", default="voice", choices=["voice", "face", "audiovisual"],
                    help="CREMA-D rating modality (default voice)")
+    p.add_argument("--agreement", type=agreement, default=None,
+                   help="CREMA-D and manifests: clear when the top emotion has at least this share of the votes, "
+                        "ambiguous when the top two have it together; in (0.5, 1] (default 0.8 for CREMA-D, "
+                        "1 = every vote agrees for a manifest)")
+    p.add_argument("--split", default="train", choices=["train", "test", "all"],
+                   help="manifests and stores: the split to count (default train: what PDDS smooths)")
     add_policy(p)
 
 

@@ -1,16 +1,24 @@
-"""``pdds extract``: data2vec + BERT features of an IEMOCAP release into a feature store."""
+"""``pdds extract``: data2vec (+ BERT) features of IEMOCAP, CREMA-D or any corpus (a manifest CSV) into a store."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from ._common import Formatter, add_policy, needs_extra, positive_int, sessions
+from ._common import Formatter, add_policy, agreement, needs_extra, positive_int, sessions
 
 EPILOG = """examples:
   pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
   pdds extract --iemocap ROOT --out STORE --device cuda --batch-seconds 120
   pdds extract --iemocap ROOT --out STORE --audio-model ./data2vec-local --text-model ./bert-local
+  pdds extract --crema-d /data/CREMA-D --out /data/crema-d-store            # audio only
+  pdds extract --manifest data.csv --out STORE                              # any corpus (see the book)
+  pdds extract --manifest data.csv --out STORE --agreement 0.8 --no-text
+
+CREMA-D: ROOT holds AudioWAV/ and processedResults/tabulatedVotes.csv; voice-only votes, clear when
+the top emotion has >= 80 % of them (--agreement), actors 1001-1064 train and 1065-1091 test.
+A manifest: one row per utterance with path, votes_<class> | dist_<class> | label, and optional
+text, split, speaker, utt_id (the book's "Your own corpus" page).
 
 Interrupt at any time: rerunning the same command resumes from the finished shards. Rerunning
 a finished extraction checks its inputs and says "up to date", re-derives only the labels when
@@ -39,13 +47,23 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from ..features.extract import extract
     from ..features.store import FeatureStore
 
+    from ..features.extract import extract_crema_d, extract_manifest
+
     messages: list[str] = []
     log = messages.append if args.json else print
-    out = extract(args.iemocap, args.out, sessions=args.sessions, audio_model=args.audio_model,
-                  text_model=args.text_model, audio_layer=args.audio_layer, device=args.device,
+    common = dict(audio_model=args.audio_model, audio_layer=args.audio_layer, device=args.device,
                   batch_seconds=args.batch_seconds, workers=args.workers, threads=args.threads, dtype=args.dtype,
-                  shard_size=args.shard_size, policy=args.policy, overwrite=args.overwrite,
-                  progress=not args.no_progress, log=log)
+                  shard_size=args.shard_size, overwrite=args.overwrite, progress=not args.no_progress, log=log)
+    if args.iemocap:
+        out = extract(args.iemocap, args.out, sessions=args.sessions, text_model=args.text_model,
+                      policy=args.policy, **common)
+    elif args.crema_d:
+        out = extract_crema_d(args.crema_d, args.out, agreement=args.agreement, votes=args.votes,
+                              exclude=[c for c in (args.exclude or "").split(",") if c.strip()], **common)
+    else:
+        out = extract_manifest(args.manifest, args.out, agreement=1.0 if args.agreement is None else args.agreement,
+                               text=not args.no_text, text_model=args.text_model,
+                               classes=args.classes.split(",") if args.classes else None, **common)
     if args.json:
         info = FeatureStore.open(out, validate=False).info()
         print(json.dumps({"store": str(out), "messages": messages, **info}))
@@ -56,12 +74,24 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     from ..features.extract import DEFAULT_AUDIO_MODEL, DEFAULT_TEXT_MODEL, STORE_DTYPES
     from ..features.pipeline import BATCH_SECONDS
 
-    p = sub.add_parser("extract", help="data2vec + BERT features of an IEMOCAP release into a store",
-                       description="Extract data2vec-audio conv-encoder frames and BERT word-piece vectors of "
-                                   "IEMOCAP's 6-class utterances into a feature store (resumable).",
+    p = sub.add_parser("extract", help="data2vec (+ BERT) features of IEMOCAP, CREMA-D or a manifest into a store",
+                       description="Extract data2vec-audio conv-encoder frames (and BERT word-piece vectors where "
+                                   "there are transcripts) of a corpus into a feature store (resumable).",
                        epilog=EPILOG, formatter_class=Formatter)
-    p.add_argument("--iemocap", required=True, metavar="ROOT", help="IEMOCAP release folder (holds Session1..5)")
+    src = p.add_argument_group("corpus (exactly one)").add_mutually_exclusive_group(required=True)
+    src.add_argument("--iemocap", metavar="ROOT", help="IEMOCAP release folder (holds Session1..5)")
+    src.add_argument("--crema-d", metavar="ROOT",
+                     help="CREMA-D release folder (AudioWAV/, processedResults/tabulatedVotes.csv): audio only")
+    src.add_argument("--manifest", metavar="CSV", help="a CSV with one row per utterance (path, labels, ...)")
     p.add_argument("--out", required=True, metavar="STORE", help="feature store folder to write")
+    g = p.add_argument_group("labels of CREMA-D and manifests")
+    g.add_argument("--agreement", type=agreement, default=None,
+                   help="clear when the top class has at least this share of the votes, in (0.5, 1] "
+                        "(default: 0.8 for CREMA-D, 1 = every vote agrees for a manifest)")
+    g.add_argument("--no-text", action="store_true", help="manifest: audio only, even with a text column")
+    g.add_argument("--classes", metavar="A,B,...", help="manifest with hard labels only: the classes, in order")
+    g.add_argument("--votes", metavar="CSV", help="CREMA-D: another tabulatedVotes.csv than ROOT's")
+    g.add_argument("--exclude", metavar="CLIP,...", help="CREMA-D: clips to leave out (e.g. a damaged wav)")
     p.add_argument("--audio-model", default=DEFAULT_AUDIO_MODEL,
                    help=f"wav2vec2-family checkpoint, hub name or folder (default {DEFAULT_AUDIO_MODEL})")
     p.add_argument("--text-model", default=DEFAULT_TEXT_MODEL,

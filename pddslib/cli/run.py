@@ -82,8 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = check_writable(args.out, "output")
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
     if corpus.synthetic:
-        print(f"corpus: {corpus.name} -- SYNTHETIC demo data; the numbers are not IEMOCAP's and not "
-              f"comparable to the paper's", file=sys.stderr)
+        print(f"corpus: {corpus.name} -- {corpus.data_note}", file=sys.stderr)
     res = run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
     cache = Path(args.cache) if args.cache else default_run_cache()
     written = _write_outputs(out, res, cache if settings.save_model else None)
@@ -127,8 +126,11 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--align", default=None, choices=["pad", "crop", "interp"],
                    help=f"sequence alignment of mixup (default {default_of('pdds', 'align')})")
     g = p.add_argument_group("corpus")
-    g.add_argument("--corpus", default="demo", help="'demo', 'iemocap' (with --store) or a feature-store folder")
-    g.add_argument("--store", help="the IEMOCAP feature store (with --corpus iemocap; default $PDDS_CACHE/iemocap-features)")
+    g.add_argument("--corpus", default="demo",
+                   help="'demo', 'iemocap' or 'crema-d' (with --store), or a feature-store folder (any corpus, e.g. "
+                        "from `pdds extract --manifest`; an audio-only store trains --model cltnet_audio)")
+    g.add_argument("--store", help="the IEMOCAP or CREMA-D feature store (with --corpus iemocap|crema-d; default "
+                                   "$PDDS_CACHE/iemocap-features or $PDDS_CACHE/crema-d-features)")
     g.add_argument("--demo-scale", type=float, default=None,
                    help=f"demo corpus size, fraction of IEMOCAP's (default {DEFAULT_SCALE:g})")
     g.add_argument("--folds", default="paper", choices=list(FOLD_PROTOCOLS),

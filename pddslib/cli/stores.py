@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import Formatter
+from ._common import Formatter, agreement, needs_extra
 
 DEMO_EPILOG = """examples:
   pdds demo --out /tmp/demo-store
   pdds demo --out /tmp/demo-iemocap-size --scale 1.0
+  pdds demo --crema-d --out /tmp/crema-d-demo        # real CREMA-D votes, SYNTHETIC audio (needs the ml extra)
+  pdds run --corpus /tmp/crema-d-demo --model cltnet_audio --strategy pdds --out runs/
 """
 
 INFO_EPILOG = """examples:
@@ -25,10 +27,28 @@ DOWNLOAD_EPILOG = """examples:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..corpora import demo
     from ..features.store import FeatureStore
 
+    if args.crema_d:
+        return _crema_d_demo(args)
+    from ..corpora import demo
+
     path = demo.write_store(args.out, scale=args.scale, seed=args.seed)
+    print(FeatureStore.open(path).summary())
+    return 0
+
+
+@needs_extra("demo --crema-d")
+def _crema_d_demo(args: argparse.Namespace) -> int:
+    import soundfile  # noqa: F401  (the ml extra: checked before any work)
+    import torch  # noqa: F401
+
+    from ..corpora import crema_d_demo
+    from ..features.store import FeatureStore
+
+    actors = crema_d_demo.QUICK_ACTORS if args.quick else crema_d_demo.SAMPLE_ACTORS
+    path = crema_d_demo.ensure_store(args.out, actors=actors, seed=args.seed, votes=args.votes,
+                                     agreement=args.agreement, log=print)
     print(FeatureStore.open(path).summary())
     return 0
 
@@ -59,13 +79,19 @@ def cmd_download(args: argparse.Namespace) -> int:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     from ..corpora.demo import DEFAULT_SCALE
 
-    p = sub.add_parser("demo", help="write the synthetic demo corpus as a feature store",
+    p = sub.add_parser("demo", help="write the synthetic demo corpus (or the CREMA-D demo) as a feature store",
                        description="Generate the synthetic, IEMOCAP-shaped demo corpus (not IEMOCAP's data) "
                                    "and write it as a feature store.", epilog=DEMO_EPILOG, formatter_class=Formatter)
     p.add_argument("--out", required=True, metavar="STORE", help="store folder to create (must not exist)")
     p.add_argument("--scale", type=float, default=DEFAULT_SCALE,
                    help=f"size as a fraction of IEMOCAP's (default {DEFAULT_SCALE:g}; 1 = IEMOCAP's size)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    g = p.add_argument_group("the CREMA-D demo (real crowd votes, generated audio, a random audio encoder)")
+    g.add_argument("--crema-d", action="store_true",
+                   help="write the audio-only CREMA-D demo store instead (ten actors; the ml extra)")
+    g.add_argument("--quick", action="store_true", help="four actors instead of ten")
+    g.add_argument("--votes", metavar="CSV", help="votes from this tabulatedVotes.csv (default: the packaged rows)")
+    g.add_argument("--agreement", type=agreement, default=None, help="clear-sample threshold (default 0.8)")
     p.set_defaults(func=cmd_demo)
 
 

@@ -10,33 +10,77 @@ from ._common import Formatter, UsageError, add_vote_source
 STATS_EPILOG = """examples:
   pdds stats --reference train
   pdds stats --iemocap /data/IEMOCAP_full_release --sessions 1,2,3,4 --json > counts.json
-  pdds stats --crema-d download
+  pdds stats --crema-d download                  # agreement 0.8 (default), compared with 1
+  pdds stats --crema-d download --agreement 0.9
+  pdds stats --manifest data.csv                 # the manifest's train split, audio not read
+  pdds stats --store /data/crema-d-store --split all
 """
 
 PLAN_EPILOG = """examples:
   pdds plan --reference train
   pdds plan --counts counts.json --sigma 2 --normalize sum --json
   pdds plan --reference train --strategy uniform --level 400
+  pdds plan --store /data/crema-d-store           # what PDDS adds to a store's training split
 """
+
+
+def _source(args: argparse.Namespace) -> tuple[str, dict]:
+    from ..corpora import source_from_flags
+
+    flags = [args.iemocap, args.crema_d, args.manifest, args.store, getattr(args, "counts", None), args.reference]
+    if sum(bool(f) for f in flags) != 1:
+        raise UsageError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, --manifest CSV, "
+                         "--store STORE, " + ("--counts FILE.json " if hasattr(args, "counts") else "")
+                         + "or --reference train|test|all")
+    return source_from_flags(iemocap=args.iemocap, crema_d=args.crema_d, counts=getattr(args, "counts", None),
+                             reference=args.reference, sessions=args.sessions, policy=args.policy,
+                             modality=args.modality, manifest=args.manifest, store=args.store,
+                             agreement=args.agreement, split=args.split)
 
 
 def counts_from_args(args: argparse.Namespace):
     """The count table of the one vote source named on the command line."""
-    from ..corpora import open_votes, source_from_flags
+    from ..corpora import open_votes
 
-    flags = [args.iemocap, args.crema_d, getattr(args, "counts", None), args.reference]
-    if sum(bool(f) for f in flags) != 1:
-        raise UsageError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, "
-                         + ("--counts FILE.json " if hasattr(args, "counts") else "") + "or --reference train|test|all")
-    source, options = source_from_flags(iemocap=args.iemocap, crema_d=args.crema_d,
-                                        counts=getattr(args, "counts", None), reference=args.reference,
-                                        sessions=args.sessions, policy=args.policy, modality=args.modality)
+    source, options = _source(args)
     return open_votes(source, **options).counts()
+
+
+def _rule(agreement: float) -> str:
+    return "every rater agrees (agreement 1)" if agreement == 1.0 else f"top emotion >= {agreement:.0%} of the votes"
+
+
+def crema_d_comparison(path: str, modality: str, chosen: float) -> str:
+    """The clear/ambiguous counts of CREMA-D under the chosen rule and under the other reference rule."""
+    from ..corpora import crema_d
+
+    rules = [chosen] + [a for a in (crema_d.DEFAULT_AGREEMENT, 1.0) if a != chosen][:1]
+    lines = ["rules compared (clear: the top emotion's share of the votes reaches the agreement; ambiguous: the "
+             "top two together do)",
+             f"{'rule':<44}{'clear':>7}" + "".join(f"{c:>6}" for c in crema_d.CLASSES)
+             + f"{'ambiguous':>11}{'ties':>6}{'other':>7}"]
+    for a in rules:
+        c = crema_d.stats(path, modality, a)
+        tag = " (default)" if a == crema_d.DEFAULT_AGREEMENT else ""
+        lines.append(f"{(_rule(a) + tag):<44}{c.n_clear:>7}" + "".join(f"{n:>6}" for n in c.clear)
+                     + f"{c.n_ambiguous:>11}{c.ties:>6}{c.other:>7}")
+    return "\n".join(lines)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     counts = counts_from_args(args)
-    print(json.dumps(counts.to_dict()) if args.json else counts.format())
+    if args.json:
+        print(json.dumps(counts.to_dict()))
+        return 0
+    agreement = args.agreement
+    if args.crema_d and agreement is None:
+        from ..corpora.crema_d import DEFAULT_AGREEMENT
+
+        agreement = DEFAULT_AGREEMENT
+    other = "more than two emotions" if agreement in (None, 1.0) else "other (below the agreement)"
+    print(counts.format(other_label=other))
+    if args.crema_d:
+        print("\n" + crema_d_comparison(args.crema_d, args.modality, agreement))
     return 0
 
 

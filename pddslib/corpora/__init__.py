@@ -4,13 +4,15 @@
 source          options                          what
 ==============  ===============================  ==============================================
 ``iemocap``     ``root, sessions, policy``       an IEMOCAP release (:mod:`.iemocap`)
-``crema-d``     ``path, modality``               CREMA-D's crowd votes (:mod:`.crema_d`)
+``crema-d``     ``path, modality, agreement``    CREMA-D's crowd votes (:mod:`.crema_d`)
 ``demo``        ``scale, seed, sessions``        the synthetic demo corpus (:mod:`.demo`)
+``manifest``    ``path, agreement, split``       a manifest CSV (:mod:`.manifest`; no audio read)
+``store``       ``path, split``                  the labels of a feature store (its manifest.csv)
 ``reference``   ``split``                        the packaged aggregate IEMOCAP counts
 ``counts``      ``path``                         a ``pdds stats --json`` file
 ==============  ===============================  ==============================================
 
-The first three give a votes table (:mod:`pddslib.votes`); the last two only counts.
+The first five give a votes table (:mod:`pddslib.votes`); the last two only counts.
 """
 
 from __future__ import annotations
@@ -35,12 +37,53 @@ def _iemocap(root: str | Path, sessions: str | Iterable[int] = (1, 2, 3, 4), pol
                  table=iemocap.votes(root, sessions, policy))
 
 
-def _crema_d(path: str | Path = "download", modality: str = "voice") -> Votes:
+def _crema_d(path: str | Path = "download", modality: str = "voice", agreement: float | None = None) -> Votes:
+    from ..labels import check_agreement
     from . import crema_d
 
+    agreement = crema_d.DEFAULT_AGREEMENT if agreement is None else check_agreement(agreement)
     what = {"voice": "voice-only", "face": "face-only", "audiovisual": "audio-visual"}.get(modality, modality)
-    return Votes("crema-d", f"CREMA-D {what} crowd votes", crema_d.CLASSES,
-                 table=crema_d.votes(path, modality))
+    rule = "" if agreement == crema_d.DEFAULT_AGREEMENT else f", agreement {agreement:g}"
+    return Votes("crema-d", f"CREMA-D {what} crowd votes{rule}", crema_d.CLASSES,
+                 table=crema_d.votes(path, modality, agreement))
+
+
+def _split_rows(table, split: str, label: str):
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    if split == "all":
+        return table, label
+    return table[table["split"] == split].reset_index(drop=True), f"{label}, {split} split"
+
+
+def _manifest(path: str | Path, agreement: float | None = None, split: str = "train") -> Votes:
+    from ..votes import table_columns
+    from . import manifest
+
+    m = manifest.read(path, agreement=1.0 if agreement is None else agreement, check_audio=False)
+    rule = f", agreement {m.agreement:g}" if m.agreement != 1.0 else ""
+    table, label = _split_rows(m.table, split, f"manifest {path}{rule}")
+    keep = table_columns(m.classes) + [c for c in ("session", "dialog", "speaker", "gender") if c in table.columns]
+    return Votes("manifest", label, m.classes, table=table[keep])
+
+
+def _store(path: str | Path, split: str = "train") -> Votes:
+    from ..features.store import FeatureStore
+    from ..labels import NO_CELL_REASONS
+    from ..votes import conform, table_columns
+
+    store = FeatureStore.open(path, validate=False)
+    frame = store.manifest.copy()
+    if "reason" not in frame.columns:  # stores hold no reason: the category's own
+        frame["reason"] = [NO_CELL_REASONS.get(c, "excluded by the vote policy" if c == "excluded" else "")
+                           for c in frame["category"]]
+    for col in ("major", "minor"):
+        frame[col] = frame[col].where(frame[col].notna() & (frame[col] != ""), None)
+    fixed = table_columns(store.classes)
+    table = conform(frame[fixed + [c for c in ("session", "speaker") if c in frame.columns]], store.classes,
+                    source=str(Path(path) / "manifest.csv"))
+    table, label = _split_rows(table, split, f"feature store {path} ({store.corpus})")
+    return Votes("store", label, store.classes, table=table, synthetic=store.synthetic)
 
 
 def _demo(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] = (1, 2, 3, 4, 5)) -> Votes:
@@ -73,7 +116,8 @@ def _counts(path: str | Path) -> Votes:
 
 #: Every source and what opens it; the options are the keyword arguments.
 SOURCES: dict[str, Callable[..., Votes]] = {
-    "iemocap": _iemocap, "crema-d": _crema_d, "demo": _demo, "reference": _reference, "counts": _counts,
+    "iemocap": _iemocap, "crema-d": _crema_d, "demo": _demo, "manifest": _manifest, "store": _store,
+    "reference": _reference, "counts": _counts,
 }
 
 
@@ -82,13 +126,17 @@ def open_votes(source: str, **options: Any) -> Votes:
 
     Parameters
     ----------
-    source : {"iemocap", "crema-d", "demo", "reference", "counts"}
+    source : {"iemocap", "crema-d", "demo", "manifest", "store", "reference", "counts"}
     **options
         The source's options: ``iemocap``: ``root``, ``sessions`` (default ``(1, 2, 3, 4)``, or
         ``"1,2,3,4"``), ``policy`` (a name or a :class:`~pddslib.labels.VotePolicy`, default
         ``"default"``); ``crema-d``: ``path`` (the csv, its folder, or ``"download"``, the
-        default), ``modality`` (default ``"voice"``); ``demo``: ``scale`` (default 1.0), ``seed``
-        (default 0), ``sessions`` (default all five); ``reference``: ``split`` (``"train"``,
+        default), ``modality`` (default ``"voice"``), ``agreement`` (the clear-sample threshold,
+        default :data:`pddslib.corpora.crema_d.DEFAULT_AGREEMENT`; 1 = every rater agrees);
+        ``demo``: ``scale`` (default 1.0), ``seed`` (default 0), ``sessions`` (default all
+        five); ``manifest``: ``path`` (the CSV), ``agreement`` (default 1), ``split``
+        (``"train"``, the default, ``"test"`` or ``"all"``); ``store``: ``path`` (a feature
+        store folder), ``split`` (default ``"train"``); ``reference``: ``split`` (``"train"``,
         the default, ``"test"`` or ``"all"``); ``counts``: ``path``.
 
     Returns
@@ -119,30 +167,38 @@ def open_votes(source: str, **options: Any) -> Votes:
 
 def source_from_flags(*, iemocap: str | None = None, crema_d: str | None = None, counts: str | None = None,
                       reference: str | None = None, sessions: str | Iterable[int] = (1, 2, 3, 4),
-                      policy: str = "default", modality: str = "voice") -> tuple[str, dict[str, Any]]:
+                      policy: str = "default", modality: str = "voice", manifest: str | None = None,
+                      store: str | None = None, agreement: float | None = None,
+                      split: str = "train") -> tuple[str, dict[str, Any]]:
     """The source and options of ``pdds stats/plan`` flags, for :func:`open_votes`.
 
-    Exactly one of ``iemocap`` (ROOT), ``crema_d`` (PATH), ``counts`` (FILE.json) and
-    ``reference`` (train|test|all) must be given; ``sessions`` and ``policy`` apply to IEMOCAP,
-    ``modality`` to CREMA-D.
+    Exactly one of ``iemocap`` (ROOT), ``crema_d`` (PATH), ``manifest`` (CSV), ``store``
+    (STORE), ``counts`` (FILE.json) and ``reference`` (train|test|all) must be given;
+    ``sessions`` and ``policy`` apply to IEMOCAP, ``modality`` to CREMA-D, ``agreement`` to
+    CREMA-D and manifests (None: the source's default), ``split`` to manifests and stores.
 
     Raises
     ------
     ValueError
         When none or several sources are given.
     """
-    given = {"iemocap": iemocap, "crema-d": crema_d, "counts": counts, "reference": reference}
+    given = {"iemocap": iemocap, "crema-d": crema_d, "manifest": manifest, "store": store, "counts": counts,
+             "reference": reference}
     chosen = [k for k, v in given.items() if v]
     if len(chosen) != 1:
-        raise ValueError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, --counts FILE.json "
-                         f"or --reference train|test|all (got {len(chosen)})")
+        raise ValueError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, --manifest CSV, "
+                         f"--store STORE, --counts FILE.json or --reference train|test|all (got {len(chosen)})")
     source = chosen[0]
     options: dict[str, Any] = {
         "iemocap": {"root": iemocap, "sessions": sessions, "policy": policy},
         "crema-d": {"path": crema_d, "modality": modality},
+        "manifest": {"path": manifest, "split": split},
+        "store": {"path": store, "split": split},
         "counts": {"path": counts},
         "reference": {"split": reference},
     }[source]
+    if agreement is not None and source in ("crema-d", "manifest"):
+        options["agreement"] = agreement
     return source, options
 
 

@@ -4,9 +4,24 @@ Each row holds the vote counts of one clip in one rating modality; the row id is
 ``100000 * modality + clip`` with modality 1 = voice only, 2 = face only, 3 = audio-visual.
 Columns ``A, D, F, H, N, S`` count votes for anger, disgust, fear, happy, neutral and sad. Each
 crowd rater gives one emotion, so the votes of a clip go straight into the same categories as
-IEMOCAP's (clear, ambiguous with a strict majority, tie, more than two emotions). :func:`votes`
-returns them as a votes table (:mod:`pddslib.votes`); a clip's one-hot label is the emotion with
-the most votes, ``xxx`` on a tie (:func:`consensus`, the same as CREMA-D's own ``emoVote``).
+IEMOCAP's (clear, ambiguous, tie, other). :func:`votes` returns them as a votes table
+(:mod:`pddslib.votes`); a clip's one-hot label is the emotion with the most votes, ``xxx`` on a tie
+(:func:`consensus`, the same as CREMA-D's own ``emoVote``).
+
+The clear-sample rule
+---------------------
+About nine crowd raters vote on each clip, so "every rater agrees" (IEMOCAP's rule, three
+evaluators) leaves 383 clear clips of 7,442 (disgust: 2). CREMA-D's rule is an agreement
+threshold (:func:`pddslib.labels.agreement_cells`): a clip is clear when its top emotion holds
+at least :data:`DEFAULT_AGREEMENT` of the votes, ambiguous when the top two together do (and
+neither place is shared). ``agreement=1`` gives the unanimous rule. The default is justified on the
+book's Decisions page (``tests/test_crema_d.py`` computes the numbers it states).
+
+The speaker-independent split
+-----------------------------
+CREMA-D has no official split. :func:`split_of_actor`: the 91 actors 1001-1091 by id, the first
+64 (1001-1064, 70 %) train and the last 27 (1065-1091) test, fixed. The votes table keeps
+``split = "all"`` (statistics of the whole corpus); feature stores use this split.
 
 Cite: Cao et al., "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Trans.
 Affective Computing 5(4), 2014. Data: Open Database License 1.0 / Database Contents License 1.0.
@@ -24,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..counts import CountTable
-from ..labels import NO_CELL_REASONS, categorize
+from ..labels import agreement_cells
 from ..votes import NO_CONSENSUS, conform, table_counts
 from .errors import CorpusFormatError
 
@@ -32,6 +47,11 @@ from .errors import CorpusFormatError
 CLASSES: tuple[str, ...] = ("ang", "dis", "fea", "hap", "neu", "sad")
 COLUMNS: tuple[str, ...] = ("A", "D", "F", "H", "N", "S")
 MODALITIES: dict[str, int] = {"voice": 1, "face": 2, "audiovisual": 3}
+#: The clear-sample rule's threshold (see the module docstring and the Decisions page).
+DEFAULT_AGREEMENT = 0.8
+#: The actors, and the fixed speaker-independent split: 1001-1064 train, 1065-1091 test.
+ACTORS: tuple[int, ...] = tuple(range(1001, 1092))
+FIRST_TEST_ACTOR = 1065
 
 COMMIT = "1658cd342dff90010aa843eaeebd53610a08b1dc"
 URL = (f"https://raw.githubusercontent.com/CheyneyComputerScience/CREMA-D/{COMMIT}/"
@@ -109,7 +129,30 @@ def resolve(path: str | Path) -> Path:
     return p
 
 
-def votes(path: str | Path = "download", modality: str = "voice") -> pd.DataFrame:
+def split_of_actor(actor: int) -> str:
+    """``train`` for actors 1001-1064, ``test`` for 1065-1091 (fixed, speaker-independent)."""
+    actor = int(actor)
+    if actor not in ACTORS:
+        raise ValueError(f"CREMA-D actor {actor}: expected an id in 1001..1091")
+    return "train" if actor < FIRST_TEST_ACTOR else "test"
+
+
+def parse_file_name(name: str) -> tuple[int, str, str, str]:
+    """``1001_IEO_NEU_XX`` -> ``(1001, "IEO", "NEU", "XX")`` (actor, sentence, intended emotion, level).
+
+    Raises
+    ------
+    ValueError
+        When the name is not of that form (four parts, a numeric actor id, letters elsewhere).
+    """
+    parts = str(name).split("_")
+    if len(parts) != 4 or not parts[0].isdigit() or not all(p.isalnum() and p.isascii() for p in parts[1:]):
+        raise ValueError(f"{name!r} is not a CREMA-D clip name (ACTOR_SENTENCE_EMOTION_LEVEL, e.g. 1001_IEO_NEU_XX)")
+    return int(parts[0]), parts[1], parts[2], parts[3]
+
+
+def votes(path: str | Path = "download", modality: str = "voice",
+          agreement: float = DEFAULT_AGREEMENT) -> pd.DataFrame:
     """The votes table of one rating modality (the contract of :mod:`pddslib.votes`).
 
     Parameters
@@ -118,6 +161,11 @@ def votes(path: str | Path = "download", modality: str = "voice") -> pd.DataFram
         ``tabulatedVotes.csv``, its folder, or ``"download"``.
     modality : {"voice", "face", "audiovisual"}
         Voice-only rows by default (the ones that matter for speech emotion recognition).
+    agreement : float
+        The clear-sample rule's threshold in (0.5, 1] (:func:`pddslib.labels.agreement_cells`);
+        default :data:`DEFAULT_AGREEMENT`; 1 = every rater agrees. ``dist_*`` is the rule's label
+        distribution (one-hot for clear clips, the two emotions for ambiguous ones), ``votes_*``
+        the raw votes.
 
     Returns
     -------
@@ -144,18 +192,45 @@ def votes(path: str | Path = "download", modality: str = "voice") -> pd.DataFram
                                          f"expected the full CREMA-D tabulatedVotes.csv")
     raw, counts = raw[mine], counts[mine]
     _check_unique(raw, "fileName", p)
+    cells = agreement_cells(counts, agreement)
     rows = []
-    for clip, name, v, cons in zip(raw["row_id"] % 100000, raw["fileName"], counts, consensus(counts)):
-        cat, a, b = categorize(v)
-        total = v.sum()
+    for k, (clip, name, v, cons) in enumerate(zip(raw["row_id"] % 100000, raw["fileName"], counts,
+                                                  consensus(counts))):
+        a, b = cells.major[k], cells.minor[k]
         rows.append({
-            "utt_id": name, "split": "all", "consensus": cons, "category": cat,
-            "major": None if a is None else CLASSES[a], "minor": None if b is None else CLASSES[b],
-            "reason": "no votes" if cat == "excluded" else NO_CELL_REASONS.get(cat, ""),
-            **{f"dist_{c}": (float(x) / total if total else 0.0) for c, x in zip(CLASSES, v)},
-            "clip": int(clip), **{f"votes_{c}": int(x) for c, x in zip(CLASSES, v)}, "n_votes": int(total),
+            "utt_id": name, "split": "all", "consensus": cons, "category": cells.category[k],
+            "major": None if a < 0 else CLASSES[a], "minor": None if b < 0 else CLASSES[b],
+            "reason": cells.reason[k],
+            **{f"dist_{c}": float(x) for c, x in zip(CLASSES, cells.distribution[k])},
+            "clip": int(clip), **{f"votes_{c}": int(x) for c, x in zip(CLASSES, v)}, "n_votes": int(v.sum()),
         })
     return conform(pd.DataFrame(rows), CLASSES, source=f"{p} ({modality})")
+
+
+def split_table(path: str | Path = "download", agreement: float = DEFAULT_AGREEMENT) -> pd.DataFrame:
+    """The voice-only votes table with the fixed split and the clip names' parts.
+
+    :func:`votes`, with ``split`` = :func:`split_of_actor` (instead of ``all``) and the columns
+    ``speaker`` (the actor id), ``dialog`` (the sentence code), ``intended`` (the emotion the actor
+    portrayed, lower case) appended. A feature store holds the rows whose ``consensus`` is a class
+    (the others' top emotions tie).
+
+    Raises
+    ------
+    CorpusFormatError
+        Naming the file when a ``fileName`` is not a CREMA-D clip name.
+    """
+    table = votes(path, "voice", agreement)
+    parsed = []
+    for name in table["utt_id"]:
+        try:
+            actor, sentence, intended, _level = parse_file_name(name)
+            parsed.append((split_of_actor(actor), str(actor), sentence, intended.lower()))
+        except ValueError as err:
+            raise CorpusFormatError(resolve(path), None, f"fileName: {err}") from None
+    split, speaker, dialog, intended = (list(col) for col in zip(*parsed))
+    table["split"] = pd.array(split, dtype="str")
+    return table.assign(speaker=speaker, dialog=dialog, intended=intended)
 
 
 def consensus(counts: np.ndarray) -> np.ndarray:
@@ -220,9 +295,9 @@ def _check_unique(raw: pd.DataFrame, col: str, p: Path) -> None:
         raise CorpusFormatError(p, int(raw.index[dup[0]]) + 2, f"{col} {shown!r} repeats line {first}")
 
 
-def stats(path: str | Path = "download", modality: str = "voice") -> CountTable:
+def stats(path: str | Path = "download", modality: str = "voice", agreement: float = DEFAULT_AGREEMENT) -> CountTable:
     """Clear/ambiguous statistics of CREMA-D over its six classes (``pdds stats --crema-d``).
 
-    The same as ``open_votes("crema-d", path=path, modality=modality).counts()``.
+    The same as ``open_votes("crema-d", path=path, modality=modality, agreement=agreement).counts()``.
     """
-    return table_counts(votes(path, modality), CLASSES)
+    return table_counts(votes(path, modality, agreement), CLASSES)

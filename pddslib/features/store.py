@@ -577,7 +577,10 @@ class FeatureStore:
         """One line: corpus, size, split, dimensions."""
         i = self.info()
         dims = ", ".join(f"{m} {d}-d ({self.meta['modalities'][m]['frames']} frames)" for m, d in i["dims"].items())
-        tag = " [SYNTHETIC demo data, not IEMOCAP]" if self.synthetic else ""
+        tag = ""
+        if self.synthetic:
+            tag = (" [SYNTHETIC audio with real CREMA-D votes]" if self.corpus == "crema-d"
+                   else " [SYNTHETIC demo data, not IEMOCAP]")
         return (f"{self.path}: {self.corpus}{tag}, {i['n_utterances']} utterances "
                 f"(train {i['split']['train']}, test {i['split']['test']}); {dims}; config {i['config_hash']}; "
                 f"content {i['fingerprint']}")

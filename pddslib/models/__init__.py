@@ -12,7 +12,8 @@ Every model maps a zero-padded batch to logits::
 True
 
 ``cltnet_audio`` and ``cltnet_text`` are CLTNet with one branch; they accept both inputs and
-ignore the other modality. :data:`ORIGINAL_RECIPES` holds the original papers' training settings
+ignore the other modality (:data:`pddslib.config.MODEL_INPUTS` says what each model reads: on an
+audio-only store the runner passes a placeholder text batch, and only ``cltnet_audio`` runs). :data:`ORIGINAL_RECIPES` holds the original papers' training settings
 where they differ from the shared defaults (Adam, lr 1e-3, weight decay 1e-5, batch 64); both
 lists live in :mod:`pddslib.config` (importable without torch).
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 from torch import nn
 
-from ..config import MODEL_NAMES, ORIGINAL_RECIPES
+from ..config import MODEL_INPUTS, MODEL_NAMES, ORIGINAL_RECIPES
 from .cltnet import CLTNet, CLTNetConfig
 from .mat import MAT, MATConfig
 from .mcsan import MCSAN, MCSANConfig
@@ -56,8 +57,9 @@ _REGISTRY: dict[str, tuple[type[nn.Module], type, dict[str, Any]]] = {
     "mcsan": (MCSAN, MCSANConfig, {}),
 }
 
-if tuple(_REGISTRY) != MODEL_NAMES:  # pragma: no cover - a developer's mistake
-    raise RuntimeError(f"pddslib.models registry {tuple(_REGISTRY)} differs from config.MODEL_NAMES {MODEL_NAMES}")
+if tuple(_REGISTRY) != MODEL_NAMES or tuple(MODEL_INPUTS) != MODEL_NAMES:  # pragma: no cover - a developer's mistake
+    raise RuntimeError(f"pddslib.models registry {tuple(_REGISTRY)} differs from config.MODEL_NAMES {MODEL_NAMES} "
+                       f"or config.MODEL_INPUTS {tuple(MODEL_INPUTS)}")
 
 
 def _entry(name: str) -> tuple[type[nn.Module], type, dict[str, Any]]:
