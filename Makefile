@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-NOTEBOOKS := data_distribution table1 table2 fig5 fig6
+NOTEBOOKS := data_distribution table1 table2 fig5 fig6 readings
 PARAMS ?=
 RESULTS := book/results
 

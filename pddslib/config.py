@@ -61,6 +61,8 @@ class TrainConfig:
     amp: bool = False              # mixed precision (bf16/fp16) on CUDA; ignored on CPU
     bucket: bool = True            # batches of similar audio length (less padding)
     eval_batch_size: int = 256     # prediction only; does not change results
+    targets: str = "votes"         # original rows' targets: vote distributions, or "onehot" of the consensus
+    class_weight: str = "none"     # "balanced": each sample's KL term weighted by inverse class frequency
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs", "eval_batch_size", "patience"):
@@ -71,9 +73,25 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
                 raise ValueError(f"{name} must be a finite number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
+        for name, choices in (("targets", TARGETS), ("class_weight", CLASS_WEIGHTS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+
+
+#: Choices of :attr:`TrainConfig.targets` and :attr:`TrainConfig.class_weight` (defaults: the first).
+TARGETS: tuple[str, ...] = ("votes", "onehot")
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 
 
 TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+#: What a run key was made of before later settings were added: these training fields and sampler
+#: parameters always enter :meth:`RunSpec.identity`; any other one enters it only when it differs
+#: from its default, so adding a setting leaves every existing run key (and cached run) unchanged.
+_KEYED_ALWAYS: frozenset[str] = frozenset({"lr", "weight_decay", "batch_size", "max_epochs", "patience", "amp",
+                                           "bucket"})
+_SAMPLER_KEYED_ALWAYS: frozenset[str] = frozenset({"sigma", "normalize", "balance_ratio", "p", "clear_p", "level",
+                                                   "align", "alpha"})
 
 
 def strategies() -> tuple[str, ...]:
@@ -186,17 +204,30 @@ class RunSpec:
         return dict(self.sampler)
 
     def identity(self) -> dict[str, Any]:
-        """What defines the result (hashed into the run cache key)."""
-        train = asdict(self.train)
-        train.pop("eval_batch_size")
-        return {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": self.sampler_params,
+        """What defines the result (hashed into the run cache key).
+
+        Training fields outside ``_KEYED_ALWAYS`` and sampler parameters outside
+        ``_SAMPLER_KEYED_ALWAYS`` (settings added later) appear only when they differ from their
+        defaults, so a run that uses none of them keeps the key it had before they existed.
+        """
+        defaults = asdict(TrainConfig())
+        train = {k: v for k, v in asdict(self.train).items()
+                 if k != "eval_batch_size" and (k in _KEYED_ALWAYS or v != defaults[k])}
+        sampler_default = sampler_defaults(self.strategy)
+        sampler = {k: v for k, v in self.sampler_params.items()
+                   if k in _SAMPLER_KEYED_ALWAYS or v != _canonical(k, sampler_default[k])}
+        return {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": sampler,
                 "train": train, "model_overrides": dict(self.model_overrides)}
 
     def describe(self) -> str:
         """``cltnet pdds(sigma=1, p=0.8, ...) seed 0``: for log lines."""
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.sampler
-                           if k not in ("align", "clear_p", "balance_ratio"))
-        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + f" seed {self.seed}"
+                           if k not in ("align", "clear_p", "balance_ratio")
+                           or (k == "align" and v != sampler_defaults(self.strategy)[k]))
+        defaults = TrainConfig()
+        train = "".join(f" {k}={getattr(self.train, k)}" for k in ("targets", "class_weight", "bucket")
+                        if getattr(self.train, k) != getattr(defaults, k))
+        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + train + f" seed {self.seed}"
 
 
 def corpus_defaults(*, synthetic: bool, scale: float | None = None) -> dict[str, Any]:

@@ -195,6 +195,31 @@ def fit_sampler(spec: RunSpec, store: FeatureStore):
     return sampler.fit(y, cells=store.cells()[train_rows]), train_rows
 
 
+def training_targets(sampler: Any, consensus: np.ndarray, targets: str = "votes") -> np.ndarray:
+    """The targets of a fitted sampler's rows under ``TrainConfig.targets``.
+
+    ``"votes"``: the sampler's label distributions as they are (vote distributions for the
+    original rows, Eq. (3) for mixed rows). ``"onehot"``: the original rows (and copies of them,
+    ``oversample``) get the one-hot of their consensus label; mixed rows keep Eq. (3)'s labels.
+
+    Parameters
+    ----------
+    sampler : fitted resampler
+    consensus : numpy.ndarray of int, shape (n_original,)
+        Consensus class of each row the sampler was fitted on.
+    """
+    y = sampler.y_resampled_
+    if targets == "votes":
+        return y
+    if targets != "onehot":
+        raise ValueError(f"targets must be 'votes' or 'onehot', got {targets!r}")
+    src = sampler.sample_indices_
+    original = (src[:, 0] == src[:, 1]) & (sampler.mix_weights_ >= 1.0)  # an utterance, not a mix
+    y = np.array(y, dtype=np.float64, copy=True)
+    y[original] = np.eye(y.shape[1])[np.asarray(consensus)[src[original, 0]]]
+    return y
+
+
 def _progress_bar(spec: RunSpec, progress: bool) -> tuple[Any, Callable[[int, float], None]]:
     bar = None
     if progress:
@@ -223,9 +248,9 @@ def _train_and_predict(spec: RunSpec, store: FeatureStore, sampler: Any, train_r
     bar, on_epoch = _progress_bar(spec, progress)
     t0 = time.perf_counter()
     try:
+        targets = training_targets(sampler, store.consensus_indices()[train_rows], spec.train.targets)
         trained = train_model(model, banks, train_rows[sampler.sample_indices_], sampler.mix_weights_,
-                              sampler.y_resampled_, spec.train, seed=spec.seed, align=sampler.align,
-                              on_epoch=on_epoch)
+                              targets, spec.train, seed=spec.seed, align=sampler.align, on_epoch=on_epoch)
     finally:
         if bar is not None:
             bar.close()
@@ -370,4 +395,4 @@ def format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) ->
 
 __all__ = ["CACHE_VERSION", "Corpus", "ExperimentResult", "RunCacheError", "RunSettings", "RunSpec",
            "check_writable", "fit_sampler", "format_pm", "iemocap_store_path", "load_corpus", "run_key",
-           "run_one", "run_settings", "run_specs", "seed_list", "summarise"]
+           "run_one", "run_settings", "run_specs", "seed_list", "summarise", "training_targets"]
