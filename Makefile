@@ -7,7 +7,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-NOTEBOOKS := data_distribution table1 table2 fig5 fig6 crema_d
+NOTEBOOKS := data_distribution table1 table2 fig5 fig6 readings crema_d
 PARAMS ?=
 RESULTS := book/results
 

@@ -84,6 +84,8 @@ class TrainConfig:
     # of training and of resampling; training stops when its loss has not decreased for
     # ``patience`` epochs and the model of its best epoch is restored (see pddslib.splits).
     val_fraction: float = 0.0
+    targets: str = "votes"         # original rows' targets: vote distributions, or "onehot" of the consensus
+    class_weight: str = "none"     # "balanced": each sample's KL term weighted by inverse class frequency
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_epochs", "eval_batch_size", "patience"):
@@ -97,17 +99,30 @@ class TrainConfig:
         v = self.val_fraction
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < 1:
             raise ValueError(f"val_fraction must be a number in [0, 1), got {v!r}")
+        for name, choices in (("targets", TARGETS), ("class_weight", CLASS_WEIGHTS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+
+
+#: Choices of :attr:`TrainConfig.targets` and :attr:`TrainConfig.class_weight` (defaults: the first).
+TARGETS: tuple[str, ...] = ("votes", "onehot")
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 
 
 TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
-#: Training settings added after runs were first cached: a run's identity names them only when
-#: they differ from their default, so that runs cached before they existed keep their keys.
-LATER_TRAIN_FIELDS: tuple[str, ...] = ("val_fraction",)
 #: Evaluation protocols of ``pdds run --folds``: ``paper`` (the store's split: sessions 1-4 train,
 #: 5 test on IEMOCAP) and ``loso`` (leave one session out: fold k tests on session k).
 FOLD_PROTOCOLS: tuple[str, ...] = ("paper", "loso")
 #: The sessions of leave-one-session-out cross-validation (IEMOCAP's five).
 LOSO_SESSIONS: tuple[int, ...] = (1, 2, 3, 4, 5)
+
+#: What a run key was made of before later settings were added: these training fields and sampler
+#: parameters always enter :meth:`RunSpec.identity`; any other one enters it only when it differs
+#: from its default, so adding a setting leaves every existing run key (and cached run) unchanged.
+_KEYED_ALWAYS: frozenset[str] = frozenset({"lr", "weight_decay", "batch_size", "max_epochs", "patience", "amp",
+                                           "bucket"})
+_SAMPLER_KEYED_ALWAYS: frozenset[str] = frozenset({"sigma", "normalize", "balance_ratio", "p", "clear_p", "level",
+                                                   "align", "alpha"})
 
 
 def strategies() -> tuple[str, ...]:
@@ -231,27 +246,32 @@ class RunSpec:
     def identity(self) -> dict[str, Any]:
         """What defines the result (hashed into the run cache key).
 
-        Settings added later (:data:`LATER_TRAIN_FIELDS`, ``fold``) appear only when they differ
-        from their default, so a default run has the key it had before they existed.
+        Training fields outside ``_KEYED_ALWAYS``, sampler parameters outside
+        ``_SAMPLER_KEYED_ALWAYS`` (settings added later) and ``fold`` appear only when they differ
+        from their defaults, so a run that uses none of them keeps the key it had before they existed.
         """
-        train = asdict(self.train)
-        train.pop("eval_batch_size")
-        defaults = TrainConfig()
-        for name in LATER_TRAIN_FIELDS:
-            if train[name] == getattr(defaults, name):
-                train.pop(name)
-        out = {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": self.sampler_params,
+        defaults = asdict(TrainConfig())
+        train = {k: v for k, v in asdict(self.train).items()
+                 if k != "eval_batch_size" and (k in _KEYED_ALWAYS or v != defaults[k])}
+        sampler_default = sampler_defaults(self.strategy)
+        sampler = {k: v for k, v in self.sampler_params.items()
+                   if k in _SAMPLER_KEYED_ALWAYS or v != _canonical(k, sampler_default[k])}
+        out = {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": sampler,
                "train": train, "model_overrides": dict(self.model_overrides)}
-        if self.fold is not None:
+        if self.fold is not None:  # leave-one-session-out runs only
             out["fold"] = self.fold
         return out
 
     def describe(self) -> str:
         """``cltnet pdds(sigma=1, p=0.8, ...) seed 0``: for log lines."""
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.sampler
-                           if k not in ("align", "clear_p", "balance_ratio"))
+                           if k not in ("align", "clear_p", "balance_ratio")
+                           or (k == "align" and v != sampler_defaults(self.strategy)[k]))
+        defaults = TrainConfig()
+        train = "".join(f" {k}={getattr(self.train, k)}" for k in ("targets", "class_weight", "bucket")
+                        if getattr(self.train, k) != getattr(defaults, k))
         fold = f" fold {self.fold}" if self.fold is not None else ""
-        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + f"{fold} seed {self.seed}"
+        return f"{self.model} {self.strategy}" + (f"({params})" if params else "") + train + f"{fold} seed {self.seed}"
 
 
 def corpus_defaults(*, synthetic: bool, scale: float | None = None) -> dict[str, Any]:

@@ -14,7 +14,8 @@ PDDS in one respect:
 =============  ===================================================================================
 
 A fourth control, the class-weighted loss on the original data, changes the loss rather than the
-data and is not a sampler.
+data and is not a sampler: ``TrainConfig(class_weight="balanced")`` (``pdds run --strategy none
+--class-weight balanced``; see :func:`pddslib.training.sample_weights`).
 
 All follow the sampler protocol of :class:`pddslib.resample.Resampler` (``fit``,
 ``fit_resample``, provenance attributes) and are registered as strategies, so ``pdds run

@@ -55,14 +55,16 @@ class Setup:
 def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
           epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float = DEFAULT_SCALE,
           cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
-          amp: bool = False, crema_d_root: str = "", agreement: float | None = None) -> Setup:
+          amp: bool = False, crema_d_root: str = "", agreement: float | None = None, **readings: Any) -> Setup:
     """Turn a notebook's papermill parameters into a corpus and run settings.
 
     ``None`` means the default for the corpus (:func:`pddslib.config.corpus_defaults`: the paper's
     settings on real data; fewer epochs and a scaled uniform level on the demo corpus), exactly
     as ``pdds run`` resolves it, so the same choices hit the same cached runs. ``quick`` (CI)
     shrinks everything to a smoke run. With ``corpus="iemocap"`` and ``iemocap_root``, a missing
-    feature store is extracted first (resumable; see ``pdds extract``).
+    feature store is extracted first (resumable; see ``pdds extract``). ``readings``: any other run
+    setting (``normalize``, ``pairs``, ``align``, ``targets``, ``class_weight``, ``bucket``, ...;
+    None: the default), so that a notebook can run under another reading of the paper.
 
     ``corpus="crema-d"``: with ``crema_d_root``, the release's audio-only store (``store``, default
     ``$PDDS_CACHE/crema-d-features``) is extracted first when missing, and relabelled when its
@@ -81,7 +83,7 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
         corpus, store = _crema_d_store(crema_d_root, store, agreement, quick, device), ""
     c = load_corpus(corpus, store=store or None, demo_scale=demo_scale)
     settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
-                                                "amp": amp or None},
+                                                "amp": amp or None, **readings},
                            device=device, cache_dir=cache_dir or None)
     return Setup(c, settings, quick)
 

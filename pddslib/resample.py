@@ -3,7 +3,8 @@
 ======================  ======================================================================
 ``none``                the original training data
 ``happiness``           clear balancing only (IEMOCAP: happiness 43 -> 215, mixup with p = 0.5)
-``uniform``             every clear class and every ambiguous ordered pair below 400 -> 400
+``uniform``             every clear class and every ambiguous pair below 400 -> 400 (pairs: ordered
+                        cells i>j, or unordered pairs {i, j}: see :class:`UniformBalancing`)
 ``pdds``                clear balancing, then Eq. (1) on every emotion pair (the paper's method)
 ======================  ======================================================================
 
@@ -63,8 +64,8 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 
 __all__ = [
     "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
-    "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Resampler",
-    "UniformBalancing", "all_strategies", "counts_from_cells", "make_resampler", "plan_for",
+    "PAIRS", "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Resampler",
+    "UniformBalancing", "all_strategies", "counts_from_cells", "make_resampler", "plan_for", "unordered_targets",
 ]
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
@@ -73,6 +74,11 @@ STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 #: sigma = 1, p = 0.8 as in Fig. 6, p = 0.5 within a class, uniform level 400).
 #: (The kernel normalisation and the clear-balancing ratio are the defaults of pddslib.smoothing.)
 SIGMA, P, CLEAR_P, LEVEL, ALIGN = 1.0, 0.8, 0.5, 400, "pad"
+#: Which "ambiguous samples of each emotion-pair" uniform balancing raises to ``level``: every
+#: ordered cell (i major, j minor) on its own, or every unordered pair {i, j} (both cells together).
+#: The paper does not say; see :class:`UniformBalancing` and the book's Decisions page.
+PAIRS = "ordered"
+_PAIRS = ("ordered", "unordered")
 
 
 class HardLabelsWarning(UserWarning):
@@ -321,6 +327,9 @@ def _hard_label_note(sampler: Resampler) -> str:
                 "pair (i, j) round(w * n_i) new mixes of a clear i and a clear j "
                 "(w = exp(-1/(2 sigma^2))): it does not reduce to clear balancing unless sigma = 0")
     if sampler.strategy == "uniform":
+        if getattr(sampler, "pairs", PAIRS) == "unordered":
+            return (f"{name}: y holds hard labels, so every sample is clear; every unordered pair {{i, j}} "
+                    f"gets {sampler.level} new mixes of a clear i and a clear j, split between i>j and j>i")
         return (f"{name}: y holds hard labels, so every sample is clear; every ordered pair (i, j) "
                 f"gets {sampler.level} new mixes of a clear i and a clear j")
     return f"{name}: y holds hard labels, so every sample is clear"
@@ -360,31 +369,79 @@ class ClearBalancing(Resampler):
 
 
 class UniformBalancing(Resampler):
-    """Strategy ``uniform``: every clear class and ambiguous ordered pair below ``level`` -> ``level``.
+    """Strategy ``uniform``: every clear class and every ambiguous pair below ``level`` -> ``level``.
 
     Parameters
     ----------
     level : int
         The paper uses 400.
+    pairs : {"ordered", "unordered"}
+        What "the ambiguous samples of each emotion-pair" are. ``"ordered"`` (default): each
+        ordered cell (i major, j minor) below ``level`` is raised to ``level`` on its own (30
+        cells for six classes). ``"unordered"``: each unordered pair {i, j}, holding both cells,
+        whose total ``a_ij + a_ji`` is below ``level`` is raised to a total of ``level`` (15
+        pairs); the new samples go one by one to the cell that holds fewer samples at that moment
+        (ties: the cell with the smaller original count, then the cell whose major comes first),
+        so the smaller cell is filled first and the two end as equal as their originals allow:
+        ``(ceil(level / 2), floor(level / 2))``, or ``(level - big, big)`` when the bigger
+        original cell ``big`` already holds half of ``level`` or more.
+    p, clear_p, align, classes, random_state
+        See :class:`Resampler`.
     """
 
     strategy = "uniform"
 
-    def __init__(self, *, level: int = LEVEL, p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN,
-                 classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None) -> None:
+    def __init__(self, *, level: int = LEVEL, pairs: str = PAIRS, p: float = P, clear_p: float = CLEAR_P,
+                 align: Align = ALIGN, classes: Sequence[str] = CLASSES,
+                 random_state: int | np.random.Generator | None = None) -> None:
         super().__init__(classes=classes, random_state=random_state)
         self.p = p
         self.clear_p = clear_p
         self.align = align
         self.level = level
+        self.pairs = pairs
 
     def _plan(self, counts: CountTable) -> Plan:
         if not isinstance(self.level, (int, np.integer)) or self.level < 0:
             raise ValueError(f"level must be a non-negative integer, got {self.level!r}")
-        targets = np.maximum(counts.ambiguous, self.level)
+        if self.pairs not in _PAIRS:
+            raise ValueError(f"pairs must be one of {', '.join(map(repr, _PAIRS))}, got {self.pairs!r}")
+        if self.pairs == "ordered":
+            targets = np.maximum(counts.ambiguous, self.level)
+        else:
+            targets = unordered_targets(counts.ambiguous, int(self.level))
         np.fill_diagonal(targets, 0)
         return Plan(counts, np.maximum(counts.clear, self.level), targets,
-                    strategy="uniform", params={"level": int(self.level)})
+                    strategy="uniform", params={"level": int(self.level), "pairs": self.pairs})
+
+
+def unordered_targets(ambiguous: np.ndarray, level: int) -> np.ndarray:
+    """Uniform balancing of unordered pairs: each {i, j} with ``a_ij + a_ji < level`` -> total ``level``.
+
+    The new samples of a pair go one by one to the cell holding fewer samples (ties: the smaller
+    original, then the cell whose major comes first); see :class:`UniformBalancing`. Cells of pairs
+    already at or above ``level`` keep their counts.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (C, C)
+    """
+    amb = np.asarray(ambiguous, dtype=np.int64)
+    out = amb.copy()
+    c = len(amb)
+    for i in range(c):
+        for j in range(i + 1, c):
+            a, b = int(amb[i, j]), int(amb[j, i])
+            if a + b >= level:
+                continue
+            first_is_small = a <= b  # the tie-break: the smaller original, then i>j (major i first)
+            small, big = (a, b) if first_is_small else (b, a)
+            if 2 * big >= level:  # the small cell alone is filled up to the total
+                t_small, t_big = level - big, big
+            else:  # both reach an equal share; an odd one out goes to the small cell (it gets the first)
+                t_small, t_big = (level + 1) // 2, level // 2
+            out[i, j], out[j, i] = (t_small, t_big) if first_is_small else (t_big, t_small)
+    return out
 
 
 class PDDS(Resampler):

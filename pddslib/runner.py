@@ -261,6 +261,31 @@ def fit_sampler(spec: RunSpec, store: FeatureStore, train_rows: np.ndarray | Non
     return sampler.fit(y, cells=store.cells()[train_rows]), train_rows
 
 
+def training_targets(sampler: Any, consensus: np.ndarray, targets: str = "votes") -> np.ndarray:
+    """The targets of a fitted sampler's rows under ``TrainConfig.targets``.
+
+    ``"votes"``: the sampler's label distributions as they are (vote distributions for the
+    original rows, Eq. (3) for mixed rows). ``"onehot"``: the original rows (and copies of them,
+    ``oversample``) get the one-hot of their consensus label; mixed rows keep Eq. (3)'s labels.
+
+    Parameters
+    ----------
+    sampler : fitted resampler
+    consensus : numpy.ndarray of int, shape (n_original,)
+        Consensus class of each row the sampler was fitted on.
+    """
+    y = sampler.y_resampled_
+    if targets == "votes":
+        return y
+    if targets != "onehot":
+        raise ValueError(f"targets must be 'votes' or 'onehot', got {targets!r}")
+    src = sampler.sample_indices_
+    original = (src[:, 0] == src[:, 1]) & (sampler.mix_weights_ >= 1.0)  # an utterance, not a mix
+    y = np.array(y, dtype=np.float64, copy=True)
+    y[original] = np.eye(y.shape[1])[np.asarray(consensus)[src[original, 0]]]
+    return y
+
+
 def _progress_bar(spec: RunSpec, progress: bool) -> tuple[Any, Callable[[int, float], None]]:
     bar = None
     if progress:
@@ -293,9 +318,10 @@ def _train_and_predict(spec: RunSpec, store: FeatureStore, sampler: Any, train_r
     t0 = time.perf_counter()
     validation = (split.val, store.label_distributions()[split.val]) if len(split.val) else None
     try:
+        targets = training_targets(sampler, store.consensus_indices()[train_rows], spec.train.targets)
         trained = train_model(model, banks, train_rows[sampler.sample_indices_], sampler.mix_weights_,
-                              sampler.y_resampled_, spec.train, seed=spec.seed, align=sampler.align,
-                              on_epoch=on_epoch, validation=validation)
+                              targets, spec.train, seed=spec.seed, align=sampler.align, on_epoch=on_epoch,
+                              validation=validation)
     finally:
         if bar is not None:
             bar.close()
@@ -479,5 +505,5 @@ def format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) ->
 
 __all__ = ["CACHE_VERSION", "Corpus", "ExperimentResult", "RunCacheError", "RunSettings", "RunSpec",
            "check_model_fits", "check_writable", "crema_d_store_path", "fit_sampler", "format_pm",
-           "iemocap_store_path", "load_corpus", "run_key",
-           "run_one", "run_settings", "run_specs", "seed_list", "summarise"]
+           "iemocap_store_path", "load_corpus", "run_key", "run_one", "run_settings", "run_specs", "seed_list",
+           "summarise", "training_targets"]

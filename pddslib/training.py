@@ -30,7 +30,7 @@ from .device import autocast_dtype, resolve_device
 from .mixup import Align, mix_padded
 
 
-def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def kl_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. (6): ``sum_i y_i log(y_i / yhat_i)``, averaged over the batch.
 
     Parameters
@@ -38,9 +38,39 @@ def kl_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     logits : torch.Tensor, shape (B, C)
     target : torch.Tensor, shape (B, C)
         Label distributions (rows sum to 1; zeros contribute 0).
+    weight : torch.Tensor, shape (B,), optional
+        Per-sample weights (``class_weight="balanced"``: :func:`sample_weights`): the batch loss is
+        ``sum_b weight_b KL_b / B``. None: Eq. (6) as it is.
     """
     log_q = F.log_softmax(logits.float(), dim=-1)  # (B, C)
-    return F.kl_div(log_q, target.float(), reduction="batchmean")
+    if weight is None:
+        return F.kl_div(log_q, target.float(), reduction="batchmean")
+    per_sample = F.kl_div(log_q, target.float(), reduction="none").sum(-1)  # (B,)
+    return (weight.float() * per_sample).sum() / len(per_sample)
+
+
+def sample_weights(targets: np.ndarray, class_weight: str = "none") -> np.ndarray | None:
+    """Per-sample loss weights of ``class_weight`` (None for ``"none"``).
+
+    ``"balanced"``: class ``c`` weighs ``N / (C * m_c)``, where ``m_c = sum_n y_nc`` is its mass
+    in the training targets (the count of a one-hot class, scikit-learn's "balanced"); a sample
+    weighs ``sum_c y_nc w_c``, its class's weight for a one-hot target and the average weight of
+    its classes under a soft one. A class absent from the targets gets weight 0 (no sample has it).
+
+    Parameters
+    ----------
+    targets : numpy.ndarray, shape (N, C)
+        The training targets (label distributions).
+    """
+    if class_weight == "none":
+        return None
+    if class_weight != "balanced":
+        raise ValueError(f"class_weight must be 'none' or 'balanced', got {class_weight!r}")
+    y = np.asarray(targets, dtype=np.float64)
+    n, c = y.shape
+    mass = y.sum(0)  # (C,)
+    w = np.divide(n, c * mass, out=np.zeros(c), where=mass > 0)
+    return y @ w
 
 
 class SequenceBank:
@@ -150,6 +180,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     targets : numpy.ndarray, shape (N, C)
         Label distribution of every training row.
     config : TrainConfig
+        ``class_weight="balanced"`` weights each row's loss (:func:`sample_weights` of ``targets``).
     seed : int
         Seeds the data order.
     align : {"pad", "crop", "interp"}
@@ -169,6 +200,8 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     src = torch.as_tensor(np.asarray(sources), dtype=torch.long, device=device)
     w = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
     y = torch.as_tensor(np.asarray(targets), dtype=torch.float32, device=device)
+    sw = sample_weights(targets, config.class_weight)
+    sw = None if sw is None else torch.as_tensor(sw, dtype=torch.float32, device=device)
     n = len(src)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     amp_dtype = autocast_dtype(device) if config.amp else None
@@ -191,7 +224,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
             (xa, la), (xt, lt) = inputs["audio"], inputs["text"]
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(xa, la, xt, lt)  # (B, C)
-            loss = kl_loss(logits, y[batch])
+            loss = kl_loss(logits, y[batch]) if sw is None else kl_loss(logits, y[batch], sw[batch])
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()
@@ -281,4 +314,4 @@ def seed_everything(seed: int) -> None:
 
 
 __all__ = ["SequenceBank", "TrainConfig", "TrainResult", "kl_loss", "mixed_batch", "predict",
-           "resolve_device", "seed_everything", "train_model", "validation_loss"]
+           "resolve_device", "sample_weights", "seed_everything", "train_model", "validation_loss"]

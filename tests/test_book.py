@@ -23,13 +23,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "crema_d")
+NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "readings", "crema_d")
 ARTIFACTS = {  # page -> what the rendered page must show
     "results/data_distribution": {"figures": 4, "tables": 3},
     "results/table1": {"figures": 1, "tables": 1},
     "results/table2": {"figures": 1, "tables": 1},
     "results/fig5": {"figures": 2, "tables": 1},
     "results/fig6": {"figures": 1, "tables": 1},
+    "results/readings": {"figures": 1, "tables": 3},
     "results/crema_d": {"figures": 3, "tables": 4},
 }
 PAGES = ["intro", "method", *ARTIFACTS, "reproduce", "own_corpus", "decisions", "references"]

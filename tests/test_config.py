@@ -19,7 +19,7 @@ from pddslib.config import (DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSettings, RunS
 from pddslib.resample import PDDS, UniformBalancing, make_resampler
 
 REPO = Path(__file__).resolve().parents[1]
-TRAINING_NOTEBOOKS = ("table1", "table2", "fig5", "fig6")
+TRAINING_NOTEBOOKS = ("table1", "table2", "fig5", "fig6", "readings")
 
 
 def test_sampler_defaults_are_the_samplers_own():

@@ -16,6 +16,8 @@ EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --p 0.7 --sigma 2 --normalize sum --corpus STORE --out sweep/ --json
   pdds run --model cltnet --strategy pdds --corpus STORE --folds loso --seeds 2 --out loso/
   pdds run --model cltnet --strategy pdds --corpus STORE --val-fraction 0.1 --out val/
+  pdds run --model cltnet --strategy uniform --pairs unordered --targets onehot --out readings/
+  pdds run --model cltnet --strategy none --class-weight balanced --out control/
 
 Defaults not given here are the corpus's: the paper's settings on real data; on the synthetic
 demo corpus fewer epochs, a scaled uniform level and a narrower MAT (see the Decisions page).
@@ -43,7 +45,8 @@ def settings_from_args(args: argparse.Namespace):
     params = {"sigma": args.sigma, "normalize": args.normalize, "p": args.p, "level": args.level,
               "align": args.align, "max_epochs": args.epochs, "patience": args.patience, "lr": args.lr,
               "weight_decay": args.weight_decay, "batch_size": args.batch_size, "amp": True if args.amp else None,
-              "bucket": False if args.no_bucket else None, "val_fraction": args.val_fraction}
+              "bucket": False if args.no_bucket else None, "val_fraction": args.val_fraction,
+              "pairs": args.pairs, "targets": args.targets, "class_weight": args.class_weight}
     return RunSettings(seeds=args.seeds, params=params, original_recipe=args.original_recipe, device=args.device,
                        cache_dir=args.cache, progress=not args.no_progress, folds=args.folds,
                        save_model=not args.no_save_model, recompute=args.recompute)
@@ -104,7 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
-    from ..config import DEFAULT_SEEDS, FOLD_PROTOCOLS, MODEL_NAMES, TrainConfig, default_of, strategies
+    from ..config import (CLASS_WEIGHTS, DEFAULT_SEEDS, FOLD_PROTOCOLS, MODEL_NAMES, TARGETS, TrainConfig, default_of,
+                          strategies)
     from ..corpora.demo import DEFAULT_SCALE
 
     t = TrainConfig()
@@ -125,6 +129,9 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help=f"uniform balancing level (default {default_of('uniform', 'level')}, scaled on the demo corpus)")
     g.add_argument("--align", default=None, choices=["pad", "crop", "interp"],
                    help=f"sequence alignment of mixup (default {default_of('pdds', 'align')})")
+    g.add_argument("--pairs", default=None, choices=["ordered", "unordered"],
+                   help=f"uniform balancing: raise each ordered cell i>j, or each unordered pair {{i, j}}, to the "
+                        f"level (default {default_of('uniform', 'pairs')})")
     g = p.add_argument_group("corpus")
     g.add_argument("--corpus", default="demo",
                    help="'demo', 'iemocap' or 'crema-d' (with --store), or a feature-store folder (any corpus, e.g. "
@@ -150,6 +157,12 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {t.lr:g})")
     g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay (default {t.weight_decay:g})")
     g.add_argument("--batch-size", type=positive_int, default=None, help=f"batch size (default {t.batch_size})")
+    g.add_argument("--targets", default=None, choices=list(TARGETS),
+                   help=f"targets of the original samples: vote distributions or the one-hot consensus label; "
+                        f"mixed samples keep Eq. (3)'s labels (default {t.targets})")
+    g.add_argument("--class-weight", default=None, choices=list(CLASS_WEIGHTS),
+                   help=f"weight each sample's KL loss by the inverse frequency of its class(es) in the "
+                        f"training targets (default {t.class_weight})")
     g.add_argument("--no-bucket", action="store_true",
                    help="random minibatches instead of batches of similar length (default: bucketed)")
     g.add_argument("--original-recipe", action="store_true",

@@ -21,6 +21,7 @@ PLAN_EPILOG = """examples:
   pdds plan --counts counts.json --sigma 2 --normalize sum --json
   pdds plan --reference train --strategy uniform --level 400
   pdds plan --store /data/crema-d-store           # what PDDS adds to a store's training split
+  pdds plan --reference train --strategy uniform --pairs unordered --json
 """
 
 
@@ -90,7 +91,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     counts = counts_from_args(args)
     takes = sampler_defaults(args.strategy)
-    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level") if k in takes and getattr(args, k) is not None}
+    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level", "pairs") if k in takes and getattr(args, k) is not None}
     plan = plan_for(args.strategy, counts, **params)
     print(json.dumps(plan.to_dict()) if args.json else plan.format())
     return 0
@@ -121,5 +122,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                    help=f"kernel normalisation (default {default_of('pdds', 'normalize') or 'none'})")
     p.add_argument("--level", type=int, default=None,
                    help=f"uniform balancing level (default {default_of('uniform', 'level')})")
+    p.add_argument("--pairs", default=None, choices=["ordered", "unordered"],
+                   help=f"uniform balancing: raise each ordered cell i>j, or each unordered pair {{i, j}}, to the "
+                        f"level (default {default_of('uniform', 'pairs')})")
     p.add_argument("--json", action="store_true", help="print one JSON object (balanced_clear, targets, new_samples)")
     p.set_defaults(func=cmd_plan)
