@@ -60,6 +60,7 @@ cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs, CLTNet only
 models: Optional[str] = None  # models, comma-separated (None: cltnet,cltnet_text,cltnet_audio on IEMOCAP; cltnet on the demo corpus and in quick mode)
 recipe_models: Optional[str] = None  # models also run under their original recipe, comma-separated (None: speechtext,mat on IEMOCAP; none on the demo corpus)
+rows: Optional[str] = None  # rows to run, comma-separated names as in the tables below, e.g. "pdds,none" (None: every row)
 
 # %% [markdown]
 # ## Imports
@@ -118,7 +119,7 @@ print(rd.sizes_words(sizes))
 # ## Run the readings
 
 # %%
-result = rd.readings(run.corpus, run.settings, chosen, recipe=recipe)
+result = rd.readings(run.corpus, run.settings, chosen, rows=rd.row_names(rows), recipe=recipe)
 
 # %% [markdown]
 # ## WA and UA under each reading

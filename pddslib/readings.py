@@ -173,6 +173,16 @@ def recipe_models(models: str | Sequence[str] | None = None, *, synthetic: bool,
     return _names(models)
 
 
+def row_names(rows: str | Sequence[str] | None = None) -> list[str] | None:
+    """``"pdds,none"`` -> ``["pdds", "none"]`` (checked against :data:`READINGS`); None: every row."""
+    if rows is None:
+        return None
+    names = _names(rows)
+    for n in names:
+        reading(n)
+    return names
+
+
 # -- the training-set sizes of each reading ---------------------------------------------------------
 def reading_sizes(counts: CountTable, *, n_train: int | None = None, level: int | None = None,
                   sigma: float | None = None) -> pd.DataFrame:
@@ -506,5 +516,5 @@ def plot_tests(tests: pd.DataFrame, title: str = "") -> Any:
 
 __all__ = ["COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS", "RECIPE_ROWS",
            "Reading", "conclusion", "glue_sizes", "plot_tests", "reading", "reading_sizes", "reading_specs", "readings",
-           "readings_models", "readings_summary", "readings_tests", "recipe_models", "sizes_view", "sizes_words",
-           "summary_view", "tests_view"]
+           "readings_models", "readings_summary", "readings_tests", "recipe_models", "row_names", "sizes_view",
+           "sizes_words", "summary_view", "tests_view"]

@@ -64,8 +64,9 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 
 __all__ = [
     "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
-    "PAIRS", "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Resampler",
-    "UniformBalancing", "all_strategies", "counts_from_cells", "make_resampler", "plan_for", "unordered_targets",
+    "PAIRS", "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS",
+    "Resampler", "UniformBalancing", "all_strategies", "counts_from_cells", "make_resampler", "plan_for",
+    "unordered_targets",
 ]
 
 STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")

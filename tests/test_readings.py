@@ -211,7 +211,8 @@ def test_train_model_passes_weights_only_when_asked(monkeypatch, class_weight):
     from pddslib.models import build_model
 
     store = FeatureStore.open(demo.ensure_store(0.05, 0))
-    banks = {m: training.SequenceBank(store.arrays[m], store.offsets[m], torch.device("cpu")) for m in ("audio", "text")}
+    cpu = torch.device("cpu")
+    banks = {m: training.SequenceBank(store.arrays[m], store.offsets[m], cpu) for m in ("audio", "text")}
     rows = store.split_indices("train")[:12]
     y = store.label_distributions()[rows]
     calls = []
@@ -300,7 +301,7 @@ def test_pdds_plan_takes_pairs(capsys):
 def test_chapter_rows_reuse_table_runs_and_skip_recipes_a_model_lacks(tmp_path, monkeypatch):
     from pddslib.config import ORIGINAL_RECIPES
     from pddslib.notebook import setup
-    from pddslib.readings import READINGS, reading_specs, readings_models, recipe_models
+    from pddslib.readings import READINGS, reading_specs, readings_models, recipe_models, row_names
     from pddslib.runner import run_key
 
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path))
@@ -322,6 +323,9 @@ def test_chapter_rows_reuse_table_runs_and_skip_recipes_a_model_lacks(tmp_path, 
     assert readings_models(None, synthetic=False, quick=True) == ["cltnet"]
     assert readings_models("cltnet, mat", synthetic=True) == ["cltnet", "mat"]
     assert recipe_models(None, synthetic=False) == ["speechtext", "mat"] and recipe_models(None, synthetic=True) == []
+    assert row_names("pdds, normalize=sum") == ["pdds", "normalize=sum"] and row_names(None) is None
+    with pytest.raises(ValueError, match="unknown reading"):
+        row_names("pdds,normalise=sum")
     # any notebook can run under another reading: setup() passes the settings on
     other = setup(seeds=1, targets="onehot", pairs="unordered")
     spec = other.corpus.spec(other.settings, "cltnet", "uniform", 0)

@@ -91,7 +91,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     counts = counts_from_args(args)
     takes = sampler_defaults(args.strategy)
-    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level", "pairs") if k in takes and getattr(args, k) is not None}
+    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level", "pairs")
+              if k in takes and getattr(args, k) is not None}
     plan = plan_for(args.strategy, counts, **params)
     print(json.dumps(plan.to_dict()) if args.json else plan.format())
     return 0
