@@ -29,7 +29,7 @@ notebooks: setup
 	@mkdir -p $(RESULTS)
 	@set -e; for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb"; \
-	  $(BIN)/papermill --log-level WARNING --stdout-file /dev/stdout notebooks/$$nb.ipynb $(RESULTS)/$$nb.ipynb -k python3 $(PARAMS); \
+	  $(BIN)/papermill --log-level WARNING --stdout-file - notebooks/$$nb.ipynb $(RESULTS)/$$nb.ipynb -k python3 $(PARAMS); \
 	done
 
 book: setup
