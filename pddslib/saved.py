@@ -35,6 +35,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .jsonfile import read_object
+
 MODEL_FILE = "model.safetensors"
 ARCH_FILE = "model.json"
 FORMAT = "pddslib-model"
@@ -143,15 +145,7 @@ def export_run(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
 # -- reading -----------------------------------------------------------------------------------------
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        obj = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise SavedModelError(f"{path}: line {err.lineno}: invalid JSON ({err.msg})") from None
-    except UnicodeDecodeError:
-        raise SavedModelError(f"{path}: not a text file, expected a JSON object") from None
-    if not isinstance(obj, dict):
-        raise SavedModelError(f"{path}: a JSON {type(obj).__name__}, expected a JSON object")
-    return obj
+    return read_object(path, SavedModelError)
 
 
 @dataclass

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_dir, publish_once
+from ..jsonfile import read_object
 from . import fingerprint as fpr
 
 FORMAT = "pddslib-feature-store"
@@ -259,15 +260,7 @@ def _read_manifest(man_path: Path, classes: Sequence[str], modalities: Sequence[
 
 
 def _read_meta(meta_path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as err:
-        raise StoreError(f"{meta_path}: line {err.lineno}: invalid JSON ({err.msg})") from None
-    except UnicodeDecodeError:
-        raise StoreError(f"{meta_path}: not a text file, expected a JSON object") from None
-    if not isinstance(meta, dict):
-        raise StoreError(f"{meta_path}: a JSON {type(meta).__name__}, expected a JSON object "
-                         f"(format, version, classes, modalities, ...)")
+    meta = read_object(meta_path, StoreError, "format, version, classes, modalities, ...")
     if meta.get("format") != FORMAT:
         raise StoreError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
     if meta.get("version") not in READABLE_VERSIONS:
