@@ -166,6 +166,14 @@ def remove_dir(path: str | os.PathLike) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
+def link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Hard-link ``src`` to ``dst`` (no data copied), or copy it where links are impossible."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 @contextmanager
 def atomic_dir(target: str | os.PathLike, replace: bool = True, *, log: Log | None = None) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; on success it becomes ``target``.

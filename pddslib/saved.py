@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -129,16 +128,13 @@ def damage(folder: Path) -> str | None:
 
 def export_run(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """Make a cached run reachable at ``dest`` (hard links where possible, else copies; swapped in whole)."""
-    from .atomic import atomic_dir
+    from .atomic import atomic_dir, link_or_copy
 
     src, dest = Path(src), Path(dest)
     with atomic_dir(dest, replace=True) as tmp:
         for name in RUN_FILES:
             if (src / name).is_file():
-                try:
-                    os.link(src / name, tmp / name)
-                except OSError:
-                    shutil.copy2(src / name, tmp / name)
+                link_or_copy(src / name, tmp / name)
     return dest
 
 

@@ -154,34 +154,35 @@ def _manifest(frame: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
 # -- what to do with an existing store --------------------------------------------------------------
 
 def _existing(out: Path, config: dict[str, Any], inputs: ExtractionInputs, overwrite: bool,
-              log: Callable[[str], Any]) -> str:
-    """``"new"``, ``"up-to-date"``, ``"relabel"`` or ``"extract"`` for the store at ``out``."""
+              log: Callable[[str], Any]) -> tuple[str, FeatureStore | None]:
+    """``"new"``, ``"up-to-date"``, ``"relabel"`` or ``"extract"`` for the store at ``out``, with the
+    opened store when there is a usable one."""
     if not out.exists():
-        return "new"
+        return "new", None
     if not (out / "store.json").is_file():
         raise FileExistsError(f"{out}: exists and is not a feature store (no store.json); choose another --out")
     try:
         store = FeatureStore.open(out, validate=False)
     except StoreError as err:
         log(f"{out}: the existing store is damaged ({err}); extracting again")
-        return "extract"
+        return "extract", None
     old = store.meta.get("config", {})
     if _feature_settings(old) != _feature_settings(config):
         if not overwrite:
             raise StoreError(f"{out}: holds features extracted with other settings "
                              f"({config_diff(_feature_settings(old), _feature_settings(config))}); pass "
                              f"--overwrite to replace it, or choose another --out")
-        return "extract"
+        return "extract", store
     old_inputs = old.get("inputs", {})
     if old_inputs.get("features") != inputs.features or store.manifest["utt_id"].tolist() != inputs.utt_ids:
         log(f"{out}: the wavs, transcripts or utterance list changed since extraction; extracting again")
-        return "extract"
+        return "extract", store
     if tuple(store.classes) != tuple(inputs.classes) or tuple(store.modalities) != inputs.modalities:
         log(f"{out}: the classes or modalities changed since extraction; extracting again")
-        return "extract"
+        return "extract", store
     if old == config and _labels_match(store, inputs):
-        return "up-to-date"
-    return "relabel"
+        return "up-to-date", store
+    return "relabel", store
 
 
 def _expected_manifest(store: FeatureStore, inputs: ExtractionInputs) -> pd.DataFrame:
@@ -201,11 +202,11 @@ def _labels_match(store: FeatureStore, inputs: ExtractionInputs) -> bool:
             == manifest_digest(_expected_manifest(store, inputs), store.classes, mods))
 
 
-def _relabel(out: Path, inputs: ExtractionInputs, config: dict[str, Any]) -> None:
+def _relabel(store: FeatureStore, inputs: ExtractionInputs, config: dict[str, Any]) -> None:
     """Write the new labels into the store; the feature arrays are kept as they are."""
     from .store import rewrite_manifest
 
-    rewrite_manifest(out, _expected_manifest(FeatureStore.open(out, validate=False), inputs), config)
+    rewrite_manifest(store, _expected_manifest(store, inputs), config)
 
 
 # -- extraction -------------------------------------------------------------------------------------
@@ -387,13 +388,13 @@ def extract_inputs(inputs: ExtractionInputs, out: str | Path, config: dict[str, 
     config = dict(config)
     config["inputs"] = {"annotations": inputs.annotations, "features": inputs.features}
     shards = ShardSet(out.with_name(out.name + ".partial"))
-    status = _existing(out, config, inputs, overwrite, say)
+    status, existing = _existing(out, config, inputs, overwrite, say)
     if status in ("up-to-date", "relabel"):
         if shards.path.exists():
             shards.remove()
             say(f"{shards.path}: removed a leftover unfinished extraction (the store is complete)")
         if status == "relabel":
-            _relabel(out, inputs, config)
+            _relabel(existing, inputs, config)
             say(f"{out}: labels re-derived from the annotations ({inputs.label_sources} changed); "
                 f"features kept; config {config_hash(config)}")
         else:

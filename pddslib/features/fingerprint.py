@@ -91,9 +91,14 @@ def array_record(folder: Path, modality: str) -> dict[str, Any]:
             "sha256": hash_file(a_path), "offsets_sha256": hash_file(folder / f"{modality}_offsets.npy")}
 
 
-def record(folder: Path, manifest: pd.DataFrame, classes: Sequence[str], modalities: Sequence[str]) -> dict[str, Any]:
-    """The ``fingerprint`` block of ``store.json`` for the files in ``folder``."""
-    arrays = {m: array_record(folder, m) for m in modalities}
+def record(folder: Path, manifest: pd.DataFrame, classes: Sequence[str], modalities: Sequence[str], *,
+           arrays: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``fingerprint`` block of ``store.json`` for the files in ``folder``.
+
+    ``arrays``: the records of arrays known unchanged (e.g. hard links of a fingerprinted store's),
+    reused instead of hashing the files again.
+    """
+    arrays = dict(arrays) if arrays is not None else {m: array_record(folder, m) for m in modalities}
     digest = manifest_digest(manifest, classes, modalities)
     return {"algorithm": ALGORITHM, "classes": list(classes), "manifest": digest, "arrays": arrays,
             "content": content_digest(classes, digest, arrays)}

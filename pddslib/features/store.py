@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_dir, publish_once
+from ..atomic import atomic_dir, link_or_copy, publish_once
 from ..jsonfile import read_object
 from . import fingerprint as fpr
 
@@ -160,38 +159,32 @@ def _assemble(tmp: Path, manifest: pd.DataFrame, modalities: Mapping[str, Iterab
     (tmp / "store.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
-def rewrite_manifest(path: str | Path, manifest: pd.DataFrame, config: Mapping[str, Any]) -> Path:
-    """Replace a store's manifest and config, keeping its feature arrays (new labels, same features).
+def rewrite_manifest(old: "FeatureStore", manifest: pd.DataFrame, config: Mapping[str, Any]) -> Path:
+    """Replace an open store's manifest and config, keeping its feature arrays (new labels, same features).
 
     The arrays are hard-linked into the new folder (copied where links are impossible), the
     fingerprint is recomputed for the new manifest, and the folder is swapped in atomically.
     The utterances, their order and their sequence lengths must be the store's.
     """
-    path = Path(path)
-    old = FeatureStore.open(path, validate=False)
+    path = old.path
     if manifest["utt_id"].tolist() != old.manifest["utt_id"].tolist():
         raise StoreError(f"{path}: a new manifest must list the store's utterances in the store's order")
     for mod in old.modalities:
         if not np.array_equal(manifest[f"{mod}_len"].to_numpy(), old.lengths(mod)):
             raise StoreError(f"{path}: the new manifest's {mod}_len differ from the store's sequences")
     manifest = manifest.copy()
-    _check_manifest(manifest, old.classes, list(old.modalities), source="manifest")
+    mods = list(old.modalities)
+    _check_manifest(manifest, old.classes, mods, source="manifest")
     with atomic_dir(path, replace=True) as tmp:
-        for mod in old.modalities:
+        for mod in mods:
             for name in (f"{mod}.npy", f"{mod}_offsets.npy"):
-                try:
-                    os.link(path / name, tmp / name)
-                except OSError:
-                    shutil.copy2(path / name, tmp / name)
+                link_or_copy(path / name, tmp / name)
         manifest.to_csv(tmp / "manifest.csv", index=False)
-        written = _read_manifest(tmp / "manifest.csv", old.classes, list(old.modalities))
-        digest = fpr.manifest_digest(written, old.classes, list(old.modalities))
-        arrays = old.meta["fingerprint"]["arrays"] if "fingerprint" in old.meta else \
-            {m: fpr.array_record(tmp, m) for m in old.modalities}
+        written = _read_manifest(tmp / "manifest.csv", old.classes, mods)
+        known = old.meta["fingerprint"]["arrays"] if "fingerprint" in old.meta else None
         meta = dict(old.meta, version=VERSION, n_utterances=int(len(manifest)), config=dict(config),
                     config_hash=config_hash(config),
-                    fingerprint={"algorithm": fpr.ALGORITHM, "classes": list(old.classes), "manifest": digest,
-                                 "arrays": arrays, "content": fpr.content_digest(old.classes, digest, arrays)})
+                    fingerprint=fpr.record(tmp, written, old.classes, mods, arrays=known))
         (tmp / "store.json").write_text(json.dumps(meta, indent=1, default=str))
     return path
 
