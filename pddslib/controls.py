@@ -32,7 +32,7 @@ from .counts import CountTable
 from .labels import CLASSES
 from .mixup import Align
 from .provenance import AMBIGUOUS_MIX, ORIGINAL
-from .resample import ALIGN, CLEAR_P, P, SIGMA, Resampler
+from .resample import ALIGN, PDDS, SIGMA, Resampler
 from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, pdds_plan
 
 #: Kinds of control rows (beside pddslib.provenance's ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX).
@@ -125,28 +125,17 @@ class PlainMixup(_MatchedToPDDS):
         return _concat(_originals(cells), mixes)
 
 
-class FlatPDDS(Resampler):
+class FlatPDDS(PDDS):
     """Strategy ``flat``: PDDS's clear balancing and PDDS's number of new ambiguous samples, spread
     evenly over the ordered emotion pairs (the remainder to the pairs with the fewest samples).
 
-    Parameters as :class:`pddslib.resample.PDDS`.
+    Parameters as :class:`pddslib.resample.PDDS` (the same constructor).
     """
 
     strategy = "flat"
 
-    def __init__(self, *, sigma: float = SIGMA, normalize: Normalize = NORMALIZE, balance_ratio: float = BALANCE_RATIO,
-                 p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN, classes: Sequence[str] = CLASSES,
-                 random_state: int | np.random.Generator | None = None) -> None:
-        super().__init__(classes=classes, random_state=random_state)
-        self.sigma = sigma
-        self.normalize = normalize
-        self.balance_ratio = balance_ratio
-        self.p = p
-        self.clear_p = clear_p
-        self.align = align
-
     def _plan(self, counts: CountTable) -> Plan:
-        pdds = pdds_plan(counts, sigma=self.sigma, normalize=self.normalize, balance_ratio=self.balance_ratio)
+        pdds = super()._plan(counts)
         total = int(pdds.new_ambiguous.sum())
         c = len(counts.classes)
         off = ~np.eye(c, dtype=bool)
