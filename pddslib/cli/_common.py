@@ -56,6 +56,11 @@ def agreement(text: str) -> float:
     return value
 
 
+def add_device(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--device``, as every command that runs a model takes it."""
+    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+
+
 def add_policy(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", default="default", choices=["default", "self", "strict", "drop-evaluator"],
                    help="IEMOCAP vote policy (default: external evaluators only, out-of-six labels ignored, "

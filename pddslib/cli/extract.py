@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import Formatter, add_policy, agreement, needs_extra, positive_int, sessions
+from ._common import Formatter, add_device, add_policy, agreement, needs_extra, positive_int, sessions
 
 EPILOG = """examples:
   pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
@@ -100,7 +100,7 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
                    help="'cnn' (conv feature encoder, the paper's 512-d) or i for hidden_states[i] (default cnn)")
     p.add_argument("--sessions", type=sessions, default=(1, 2, 3, 4, 5), help="sessions (default 1,2,3,4,5)")
     add_policy(p)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+    add_device(p)
     p.add_argument("--batch-seconds", type=float, default=None,
                    help=f"padded audio seconds per batch (default {BATCH_SECONDS['cpu']:g} on CPU, "
                         f"{BATCH_SECONDS['cuda']:g} on CUDA)")

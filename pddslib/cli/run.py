@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._common import Formatter, needs_extra, positive_int
+from ._common import Formatter, add_device, needs_extra, positive_int
 
 EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --corpus demo --seeds 3 --out results/
@@ -169,7 +169,7 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="the model's original lr / batch / weight decay where they differ (e.g. MAT: lr 1e-4, batch 32)")
     g.add_argument("--amp", action="store_true", help="mixed precision (bf16/fp16) on CUDA")
     g = p.add_argument_group("execution")
-    g.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
+    add_device(g)
     g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
     g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     g.add_argument("--no-save-model", action="store_true",

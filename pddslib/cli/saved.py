@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from ._common import Formatter, UsageError, needs_extra
+from ._common import Formatter, UsageError, add_device, needs_extra
 
 RUN_DIR_HELP = ("a run folder: DIR/models/<run> of `pdds run --out DIR`, or a folder of $PDDS_CACHE/runs "
                 "(holds run.json, model.json, model.safetensors)")
@@ -104,10 +104,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda, cuda:1, ...")
-
-
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     from ..saved import SPLITS
 
@@ -121,7 +117,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="test: the run's test utterances (default); train: its training ones; all: every utterance")
     p.add_argument("--out", metavar="DIR", help="write DIR/predictions.csv and DIR/metrics.json (WA, UA, recall, "
                                                 "confusion)")
-    _device(p)
+    add_device(p)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_evaluate)
 
@@ -140,7 +136,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
                                                        "(default: the recorded one)")
     p.add_argument("--text-model", default=None, help="the text encoder's folder or hub name, when it moved "
                                                       "(default: the recorded one)")
-    _device(p)
+    add_device(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (probabilities and prediction)")
     p.set_defaults(func=cmd_predict)
 
