@@ -43,6 +43,7 @@ seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std 
 epochs: "Optional[int]" = None  # at most this many epochs (None: the corpus default, the paper's 30 on CREMA-D and 4 on the demo)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
+jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: the four-actor demo, 2 seeds, 2 epochs
 level: "Optional[int]" = None  # uniform balancing level (None: the paper's 400 on CREMA-D; 400 x the demo's share of CREMA-D)
@@ -64,7 +65,7 @@ from pddslib.notebook import (banner, compare_crema_d, rules_view, setup, show_t
 
 # %%
 run = setup(corpus=corpus, crema_d_root=crema_d_root, store=store, agreement=agreement, seeds=seeds, epochs=epochs,
-            device=device, amp=amp, cache_dir=cache_dir, quick=quick, level=level)
+            device=device, amp=amp, cache_dir=cache_dir, quick=quick, level=level, jobs=jobs)
 store_ = run.corpus.store
 display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs; "
                                 f"uniform level {run.level}; audio only."))

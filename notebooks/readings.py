@@ -55,6 +55,7 @@ seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std 
 epochs: Optional[int] = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
+jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
 demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs, CLTNet only
@@ -76,7 +77,7 @@ from pddslib.reference import iemocap_counts, six_class_sizes
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
-            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick)
+            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, jobs=jobs)
 chosen = rd.readings_models(models, synthetic=run.synthetic, quick=run.quick)
 recipe = rd.recipe_models(recipe_models, synthetic=run.synthetic, quick=run.quick)
 display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs; models: {', '.join(chosen)}"

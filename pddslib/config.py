@@ -331,6 +331,8 @@ class RunSettings:
         a run's identity (its numbers do not depend on it).
     recompute : bool
         Train again even when the cache holds the run (the new run replaces the cached one).
+    jobs : int, "auto" or None
+        Runs trained at once (:mod:`pddslib.parallel`); not part of a run's identity.
     """
 
     seeds: int | Sequence[int] = DEFAULT_SEEDS
@@ -343,6 +345,7 @@ class RunSettings:
     folds: str = "paper"
     save_model: bool = True
     recompute: bool = False
+    jobs: int | str | None = 1
 
     def __post_init__(self) -> None:
         self.params = {k: v for k, v in self.params.items() if v is not None}

@@ -23,7 +23,7 @@ from .counts import CountTable
 from .reference import paper_table1, paper_table2
 from .resample import STRATEGIES, plan_for
 from .config import RunSettings
-from .runner import Corpus, ExperimentResult, run_settings, run_specs, summarise
+from .runner import Corpus, ExperimentResult, run_settings, run_specs_with, summarise
 
 TABLE1_MODELS: tuple[str, ...] = ("speechtext", "mat", "mcsan", "cltnet_audio", "cltnet_text", "cltnet")
 STRATEGY_LABELS: dict[str, str] = {
@@ -212,8 +212,7 @@ def fig6(corpus: Corpus, settings: RunSettings, p_values: Sequence[float] = (0.5
          model: str = "cltnet", log=print) -> ExperimentResult:
     """CLTNet with PDDS for each mixup weight p."""
     specs = [corpus.spec(settings, model, "pdds", seed, p=float(p)) for p in p_values for seed in settings.seed_values]
-    return run_specs(specs, corpus, cache_dir=settings.cache_dir, device=settings.device,
-                     progress=settings.progress, log=log)
+    return run_specs_with(settings, specs, corpus, log)
 
 
 def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:

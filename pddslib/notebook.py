@@ -55,7 +55,8 @@ class Setup:
 def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
           epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float = DEFAULT_SCALE,
           cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
-          amp: bool = False, crema_d_root: str = "", agreement: float | None = None, **readings: Any) -> Setup:
+          amp: bool = False, crema_d_root: str = "", agreement: float | None = None, jobs: int | None = None,
+          **readings: Any) -> Setup:
     """Turn a notebook's papermill parameters into a corpus and run settings.
 
     ``None`` means the default for the corpus (:func:`pddslib.config.corpus_defaults`: the paper's
@@ -71,6 +72,9 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     clear-sample threshold is not ``agreement`` (None: the default 0.8); with ``store`` alone, that
     store; with neither, the CREMA-D demo (:mod:`pddslib.corpora.crema_d_demo`: real crowd votes,
     SYNTHETIC audio; four actors when ``quick``).
+
+    ``jobs``: runs trained at once (:mod:`pddslib.parallel`; None: ``"auto"``, one per CPU on a CPU
+    and a few on a GPU); the results do not depend on it.
     """
     if quick:
         demo_scale, seeds = min(demo_scale, QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
@@ -84,7 +88,7 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     c = load_corpus(corpus, store=store or None, demo_scale=demo_scale)
     settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
                                                 "amp": amp or None, **readings},
-                           device=device, cache_dir=cache_dir or None)
+                           device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs)
     return Setup(c, settings, quick)
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 from .config import ORIGINAL_RECIPES, RunSettings
 from .counts import CountTable
 from .resample import plan_for
-from .runner import Corpus, ExperimentResult, run_specs
+from .runner import Corpus, ExperimentResult, run_specs_with
 from .smoothing import kernel_weights
 
 #: The models of the chapter on real data (CLTNet and its unimodal variants, Table 1's last rows).
@@ -359,8 +359,7 @@ def readings(corpus: Corpus, settings: RunSettings, models: str | Sequence[str] 
     models = readings_models(models, synthetic=corpus.synthetic)
     recipe = recipe_models(recipe, synthetic=corpus.synthetic)
     named = reading_specs(corpus, settings, models, rows, recipe)
-    res = run_specs([s for _, s in named], corpus, cache_dir=settings.cache_dir, device=settings.device,
-                    progress=settings.progress, log=log)
+    res = run_specs_with(settings, [s for _, s in named], corpus, log)
     res.runs.insert(0, "reading", [n for n, _ in named])
     return res
 

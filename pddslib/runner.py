@@ -360,6 +360,24 @@ def _predictions(store: FeatureStore, probs: np.ndarray, rows: np.ndarray | None
                          **{f"p_{c}": probs[:, k].round(6) for k, c in enumerate(classes)}})
 
 
+def cached_run(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
+               save_model: bool = True) -> tuple[dict, pd.DataFrame] | None:
+    """The cached result of a run (as :func:`run_one` returns it), or None when it must be trained.
+
+    A damaged entry is removed, with a warning naming it. With ``save_model``, a cached run
+    without weights is returned with a warning that says how to keep them.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_run_cache()
+    key = run_key(spec, corpus)
+    folder = cache / key
+    hit = _read_cached(folder, key)
+    if hit is not None and save_model and not has_model(folder):
+        warnings.warn(f"{folder}: cached run {spec.describe()} has no saved model (trained with "
+                      f"--no-save-model or by an older pddslib); its numbers are reused. To keep its weights, "
+                      f"run again with --recompute (from Python: recompute=True)", stacklevel=3)
+    return hit
+
+
 def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
             device: str = "auto", progress: bool = False, recompute: bool = False,
             save_model: bool = True) -> tuple[dict, pd.DataFrame]:
@@ -390,12 +408,8 @@ def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | Non
     folder = cache / key
     if recompute:
         remove_dir(folder)
-    hit = _read_cached(folder, key)
+    hit = cached_run(spec, corpus, cache_dir=cache, save_model=save_model)
     if hit is not None:
-        if save_model and not has_model(folder):
-            warnings.warn(f"{folder}: cached run {spec.describe()} has no saved model (trained with "
-                          f"--no-save-model or by an older pddslib); its numbers are reused. To keep its weights, "
-                          f"run again with --recompute (from Python: recompute=True)", stacklevel=2)
         return hit
     dev = resolve_device(device)
     split = run_split(spec, corpus.store)
@@ -440,29 +454,68 @@ def _log_line(k: int, n: int, spec: RunSpec, rec: dict) -> str:
 
 def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
               device: str = "auto", progress: bool = True, log: Callable[[str], Any] | None = print,
-              save_model: bool = True, recompute: bool = False) -> ExperimentResult:
+              save_model: bool = True, recompute: bool = False, jobs: int | str | None = 1) -> ExperimentResult:
     """Run (or load) every spec, one line per finished run; returns the tidy table.
 
     The cache folder is checked for writing before the first run, and a leave-one-session-out
     spec's fold against the store's sessions. ``save_model``, ``recompute``: see :func:`run_one`.
+
+    Parameters
+    ----------
+    jobs : int, "auto" or None
+        Runs trained at once (:mod:`pddslib.parallel`): 1 trains them one after the other in this
+        process; more trains them in worker processes (``"auto"``: one per CPU on a CPU, a few on
+        a GPU). Cached runs are read here either way. Not part of any run's identity: each run
+        trains the same model whatever ``jobs`` is (on a CPU, up to the float noise of its thread count).
     """
-    check_writable(Path(cache_dir) if cache_dir is not None else default_run_cache(), "run cache")
-    records, preds = [], {}
+    cache = check_writable(Path(cache_dir) if cache_dir is not None else default_run_cache(), "run cache")
     specs = list(specs)
     if any(s.fold is not None for s in specs):
         check_loso(corpus.store.manifest, str(corpus.store.path))
     for model in dict.fromkeys(s.model for s in specs):  # before any run: an audio-only store, a text model
         check_model_fits(model, corpus.store)
-    for k, spec in enumerate(specs, start=1):
-        rec, pr = run_one(spec, corpus, cache_dir=cache_dir, device=device, progress=progress,
-                          recompute=recompute, save_model=save_model)
-        records.append(rec)
-        preds[rec["key"]] = pr
+    results: dict[int, tuple[dict, pd.DataFrame]] = {}
+    todo = []
+    for k, spec in enumerate(specs):
+        hit = None if recompute else cached_run(spec, corpus, cache_dir=cache, save_model=save_model)
+        if hit is None:
+            todo.append(k)
+        else:
+            results[k] = hit
+    done = len(results)
+    if log is not None:
+        for k in sorted(results):
+            log(_log_line(k + 1, len(specs), specs[k], results[k][0]))
+    options = dict(cache_dir=cache, device=device, recompute=recompute, save_model=save_model)
+    for k, rec, pr in _train(todo, specs, corpus, jobs, progress, options):
+        results[k] = rec, pr
+        done += 1
         if log is not None:
-            log(_log_line(k, len(specs), spec, rec))
+            log(_log_line(done, len(specs), specs[k], rec))
+    records = [results[k][0] for k in range(len(specs))]
+    preds = {results[k][0]["key"]: results[k][1] for k in range(len(specs))}
     runs = pd.DataFrame(records)
     cols = [c for c in RUN_COLUMNS if c in runs.columns] + [c for c in runs.columns if c not in RUN_COLUMNS]
     return ExperimentResult(runs[cols] if len(runs) else runs, preds)
+
+
+def _train(todo: list[int], specs: list[RunSpec], corpus: Corpus, jobs: int | str | None, progress: bool,
+           options: dict[str, Any]):
+    """Train the runs ``specs[k]`` for ``k`` in ``todo``: here one by one, or in worker processes."""
+    if not todo:
+        return
+    from .device import resolve_device
+    from .parallel import resolve_jobs, run_concurrently, threads_per_job
+
+    dev = str(resolve_device(options["device"]))
+    n_jobs = resolve_jobs(jobs, dev, len(todo))
+    if n_jobs == 1:
+        for k in todo:
+            yield (k, *run_one(specs[k], corpus, progress=progress, **options))
+        return
+    for i, rec, pr in run_concurrently([specs[k] for k in todo], corpus, jobs=n_jobs,
+                                       threads=threads_per_job(n_jobs, dev), options={**options, "device": dev}):
+        yield todo[i], rec, pr
 
 
 def run_settings(settings: RunSettings, corpus: Corpus, models: Sequence[str], strategies: Sequence[str],
@@ -470,9 +523,15 @@ def run_settings(settings: RunSettings, corpus: Corpus, models: Sequence[str], s
     """Every (model, strategy, fold, seed) of a sweep with the corpus's defaults (``settings.folds``)."""
     specs = [corpus.spec(settings, m, s, seed, fold=fold, **extra) for m in models for s in strategies
              for fold in settings.fold_values for seed in settings.seed_values]
+    return run_specs_with(settings, specs, corpus, log)
+
+
+def run_specs_with(settings: RunSettings, specs: Iterable[RunSpec], corpus: Corpus,
+                   log: Callable[[str], Any] | None = print) -> ExperimentResult:
+    """:func:`run_specs` with the execution choices of ``settings`` (device, cache, jobs, ...)."""
     return run_specs(specs, corpus, cache_dir=settings.cache_dir, device=settings.device,
                      progress=settings.progress, log=log, save_model=settings.save_model,
-                     recompute=settings.recompute)
+                     recompute=settings.recompute, jobs=settings.jobs)
 
 
 def summarise(runs: pd.DataFrame, by: Sequence[str] = ("model", "strategy")) -> pd.DataFrame:
@@ -504,6 +563,6 @@ def format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) ->
 
 
 __all__ = ["CACHE_VERSION", "Corpus", "ExperimentResult", "RunCacheError", "RunSettings", "RunSpec",
-           "check_model_fits", "check_writable", "crema_d_store_path", "fit_sampler", "format_pm",
-           "iemocap_store_path", "load_corpus", "run_key", "run_one", "run_settings", "run_specs", "seed_list",
+           "cached_run", "check_model_fits", "check_writable", "crema_d_store_path", "fit_sampler", "format_pm",
+           "iemocap_store_path", "load_corpus", "run_key", "run_one", "run_settings", "run_specs", "run_specs_with", "seed_list",
            "summarise", "training_targets"]

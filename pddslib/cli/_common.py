@@ -45,6 +45,11 @@ def positive_int(text: str) -> int:
     return value
 
 
+def jobs(text: str) -> int | str:
+    """``--jobs 4`` or ``--jobs auto``."""
+    return "auto" if text == "auto" else positive_int(text)
+
+
 def agreement(text: str) -> float:
     """``--agreement 0.8``: a share in (0.5, 1]."""
     try:

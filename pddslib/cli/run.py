@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._common import Formatter, add_device, needs_extra, positive_int
+from ._common import Formatter, add_device, jobs, needs_extra, positive_int
 
 EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --corpus demo --seeds 3 --out results/
@@ -18,6 +18,7 @@ EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --corpus STORE --val-fraction 0.1 --out val/
   pdds run --model cltnet --strategy uniform --pairs unordered --targets onehot --out readings/
   pdds run --model cltnet --strategy none --class-weight balanced --out control/
+  pdds run --model mat --strategy pdds --corpus STORE --device cuda --amp --jobs 6 --out gpu/
 
 Defaults not given here are the corpus's: the paper's settings on real data; on the synthetic
 demo corpus fewer epochs, a scaled uniform level and a narrower MAT (see the Decisions page).
@@ -49,7 +50,7 @@ def settings_from_args(args: argparse.Namespace):
               "pairs": args.pairs, "targets": args.targets, "class_weight": args.class_weight}
     return RunSettings(seeds=args.seeds, params=params, original_recipe=args.original_recipe, device=args.device,
                        cache_dir=args.cache, progress=not args.no_progress, folds=args.folds,
-                       save_model=not args.no_save_model, recompute=args.recompute)
+                       save_model=not args.no_save_model, recompute=args.recompute, jobs=args.jobs)
 
 
 def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
@@ -170,6 +171,10 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--amp", action="store_true", help="mixed precision (bf16/fp16) on CUDA")
     g = p.add_argument_group("execution")
     add_device(g)
+    g.add_argument("--jobs", type=jobs, default="auto", metavar="N",
+                   help="runs trained at once, in worker processes (auto: one per CPU on a CPU, each with one "
+                        "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on it (on a CPU, up to float "
+                        "noise)")
     g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
     g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     g.add_argument("--no-save-model", action="store_true",
