@@ -87,7 +87,8 @@ class SequenceBank:
 
     def __init__(self, frames: np.ndarray, offsets: np.ndarray, device: torch.device) -> None:
         self.frames = torch.from_numpy(np.array(frames)).to(device)  # (F, D), stored dtype (a copy in memory)
-        self.offsets = torch.from_numpy(np.asarray(offsets, dtype=np.int64)).to(device)  # (N + 1,)
+        self.host_offsets = np.asarray(offsets, dtype=np.int64)  # (N + 1,): batch lengths without a device sync
+        self.offsets = torch.from_numpy(self.host_offsets).to(device)  # (N + 1,)
         self.device = device
 
     @property
@@ -97,8 +98,24 @@ class SequenceBank:
     def lengths(self, idx: torch.Tensor) -> torch.Tensor:
         return self.offsets[idx + 1] - self.offsets[idx]
 
-    def gather(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def host_lengths(self, idx: np.ndarray) -> np.ndarray:
+        """Lengths of sequences ``idx`` from the host's offsets (no device synchronisation)."""
+        idx = np.asarray(idx)
+        return self.host_offsets[idx + 1] - self.host_offsets[idx]
+
+    def max_length(self, idx: np.ndarray) -> int:
+        """The longest of sequences ``idx`` (host arrays: no device synchronisation)."""
+        return int(self.host_lengths(idx).max())
+
+    def gather(self, idx: torch.Tensor, t: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Zero-padded float32 batch of sequences ``idx``.
+
+        Parameters
+        ----------
+        idx : torch.Tensor of int, shape (B,)
+        t : int, optional
+            The longest length among ``idx`` (:meth:`max_length`), when the caller knows it;
+            otherwise it is read from the device, which waits for the device to catch up.
 
         Returns
         -------
@@ -107,7 +124,7 @@ class SequenceBank:
         """
         idx = idx.to(self.device)
         lengths = self.lengths(idx)  # (B,)
-        t = int(lengths.max())
+        t = int(lengths.max()) if t is None else int(t)
         pos = torch.arange(t, device=self.device)  # (T,)
         valid = pos[None, :] < lengths[:, None]  # (B, T)
         rows = torch.where(valid, self.offsets[idx][:, None] + pos[None, :], 0)  # (B, T)
@@ -116,15 +133,17 @@ class SequenceBank:
 
 
 def mixed_batch(banks: dict[str, SequenceBank], src: torch.Tensor, weights: torch.Tensor,
-                align: Align) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+                align: Align, host_src: np.ndarray | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """Materialise rows ``src`` = (a, b) with weights (Eq. 2) for every modality.
 
-    Returns ``{modality: (x (B, T, D), lengths (B,))}``.
+    ``host_src``: the same rows as a numpy array (B, 2), from which the padded lengths are read
+    without waiting for the device. Returns ``{modality: (x (B, T, D), lengths (B,))}``.
     """
     b = src.shape[0]
     out = {}
     for name, bank in banks.items():
-        x, lengths = bank.gather(torch.cat([src[:, 0], src[:, 1]]))  # (2B, T, D): sources a then b
+        t = None if host_src is None else bank.max_length(host_src)
+        x, lengths = bank.gather(torch.cat([src[:, 0], src[:, 1]]), t)  # (2B, T, D): sources a then b
         out[name] = mix_padded(x[:b], lengths[:b], x[b:], lengths[b:], weights, align)
     return out
 
@@ -197,7 +216,8 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     TrainResult
     """
     device = next(model.parameters()).device
-    src = torch.as_tensor(np.asarray(sources), dtype=torch.long, device=device)
+    host_src = np.asarray(sources, dtype=np.int64)  # (N, 2)
+    src = torch.as_tensor(host_src, device=device)  # (N, 2)
     w = torch.as_tensor(np.asarray(weights), dtype=torch.float32, device=device)
     y = torch.as_tensor(np.asarray(targets), dtype=torch.float32, device=device)
     sw = sample_weights(targets, config.class_weight)
@@ -208,7 +228,7 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
     rng = np.random.default_rng([int(seed), 1])
     bank = banks["audio"]
-    la, lb = (bank.lengths(src[:, k]).cpu().numpy() for k in (0, 1))
+    la, lb = (bank.host_lengths(host_src[:, k]) for k in (0, 1))
     row_len = np.minimum(la, lb) if align == "crop" else np.maximum(la, lb)
     row_len = np.where(np.asarray(weights) >= 1.0, la, row_len)  # original rows keep their length
     best, since_best = math.inf, 0
@@ -216,11 +236,18 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
     result = TrainResult(epochs=0)
     t0 = time.perf_counter()
     model.train()
+    # No step waits for the device: the epoch's batches are uploaded at once, padded lengths come
+    # from host arrays, and the loss is summed on the device (float64: the same sum as on the host).
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64
     for epoch in range(1, config.max_epochs + 1):
-        total = 0.0
-        for part in batches(row_len, config.batch_size, rng, config.bucket):
-            batch = torch.as_tensor(part, device=device)
-            inputs = mixed_batch(banks, src[batch], w[batch], align)
+        total = torch.zeros((), dtype=acc_dtype, device=device)
+        parts = batches(row_len, config.batch_size, rng, config.bucket)
+        order = torch.as_tensor(np.concatenate(parts), device=device)  # (N,): this epoch's rows, batch by batch
+        start = 0
+        for part in parts:
+            batch = order[start:start + len(part)]  # (B,)
+            start += len(part)
+            inputs = mixed_batch(banks, src[batch], w[batch], align, host_src[part])
             (xa, la), (xt, lt) = inputs["audio"], inputs["text"]
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(xa, la, xt, lt)  # (B, C)
@@ -233,8 +260,8 @@ def train_model(model: nn.Module, banks: dict[str, SequenceBank], sources: np.nd
             else:
                 loss.backward()
                 opt.step()
-            total += float(loss.detach()) * len(batch)
-        epoch_loss = total / n
+            total += loss.detach().to(acc_dtype) * len(part)
+        epoch_loss = float(total) / n  # the epoch's one synchronisation
         if not math.isfinite(epoch_loss):
             raise FloatingPointError(f"training loss became {epoch_loss} at epoch {epoch}")
         result.losses.append(epoch_loss)
