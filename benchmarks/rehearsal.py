@@ -21,7 +21,9 @@ table on stdout:
    the demo corpus (scale 1.0 = IEMOCAP's size) with the paper's shapes (512-d audio frames at
    50 Hz, 768-d word pieces), timed over ``--epochs`` epochs through
    :func:`pddslib.runner.run_one`; from the measured seconds per epoch, the projected time of the
-   paper's 30 epochs for Table 1 (6 models x 2 x seeds), Table 2, Fig. 5 and Fig. 6.
+   paper's 30 epochs for Table 1 (6 models x 2 x seeds), Table 2, Fig. 5 and Fig. 6; then the
+   same CLTNet runs one at a time and ``--jobs`` at once (:mod:`pddslib.parallel`), whose measured
+   speed-up gives the projection with concurrent runs.
 
 Everything is time-boxed by ``--budget-seconds`` (default 480 s at scale 1, so that the whole
 rehearsal fits one 10-minute run on the GPU machine; about 94 s at ``--scale 0.01``): each part
@@ -962,6 +964,53 @@ def project(runs: list[dict[str, Any]], sizes: dict[str, Any], seeds: int, measu
     }
 
 
+def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, deadline: float,
+                runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Throughput of concurrent runs (:mod:`pddslib.parallel`) against one run at a time, same runs.
+
+    ``jobs`` one-epoch CLTNet runs (without PDDS, seeds 0..jobs-1) are trained one after the other
+    in this process, then the same runs ``jobs`` at a time in worker processes (their start-up, store
+    opening and feature loading included, as a sweep pays them once). ``speedup`` is the ratio of
+    the two wall times; the projection divides by it. Skipped when the serial part alone would not
+    fit what is left of the budget (estimated from CLTNet's measured run).
+    """
+    from pddslib.config import RunSpec
+    from pddslib.parallel import GPU_JOBS, cpu_count
+    from pddslib.runner import run_specs
+
+    jobs = args.jobs or (GPU_JOBS if device.type == "cuda" else max(2, min(4, cpu_count())))
+    model = "cltnet" if "cltnet" in args.models else args.models[0]
+    done = [r for r in runs if r["model"] == model and r["strategy"] == "none" and r["status"] == "ok"]
+    if not done:
+        return {"skipped": f"no measured {model} run without PDDS to size it"}
+    one = done[0]["wall_s"] / max(1, done[0]["epochs"])  # about one epoch's run
+    left = deadline - now()
+    if 2.2 * jobs * one > left:
+        return {"skipped": f"{jobs} runs of about {one:.0f} s twice would not fit the {max(left, 0):.0f} s left",
+                "jobs": jobs}
+    specs = [RunSpec.build(model, "none", seed, max_epochs=1) for seed in range(jobs)]
+    walls = {}
+    for name, n in (("one_at_a_time", 1), ("concurrent", jobs)):
+        t = now()
+        res = run_specs(specs, corpus, cache_dir=work / f"concurrency-{name}", device=str(device), jobs=n,
+                        progress=False, log=None, save_model=False, recompute=True)
+        walls[name] = now() - t
+        wa = res.runs["wa"].to_numpy()
+        if name == "one_at_a_time":
+            ref = wa
+    from pddslib.parallel import shutdown
+
+    shutdown()  # the workers hold the feature banks in device memory
+    out = {"model": model, "strategy": "none", "epochs": 1, "runs": jobs, "jobs": jobs,
+           "one_at_a_time_s": round(walls["one_at_a_time"], 2), "concurrent_s": round(walls["concurrent"], 2),
+           "speedup": round(walls["one_at_a_time"] / walls["concurrent"], 3),
+           "same_wa_as_one_at_a_time": bool(np.allclose(wa, ref, atol=0.02)),
+           "note": "concurrent wall time includes the workers' start-up and feature loading, paid once per sweep"}
+    print(f"  concurrency: {jobs} x {model} 1 epoch: one at a time {out['one_at_a_time_s']:.1f} s, "
+          f"{jobs} at once {out['concurrent_s']:.1f} s -> x{out['speedup']:.2f}", flush=True)
+    return out
+
+
 def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Path) -> dict[str, Any]:
     """One run per model and strategy on the demo corpus at the paper's shapes; the projection."""
     from pddslib.config import RunSpec
@@ -1052,6 +1101,20 @@ def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Pa
     res["runs"] = runs
     res["run_errors"] = sum(r["status"] == "error" for r in runs)
     res["projection"] = project(runs, sizes, args.seeds, args.scale, probe)
+    try:
+        res["concurrency"] = concurrency(corpus, device, args, work, deadline, runs)
+    except Exception as err:  # record it; the projection above stands
+        res["concurrency"] = {"error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        res["run_errors"] += 1
+    speedup = res["concurrency"].get("speedup")
+    if speedup:
+        pr = res["projection"]
+        pr["with_concurrent_runs"] = {
+            "jobs": res["concurrency"]["jobs"], "speedup": speedup,
+            "total_with_run_cache_s": round(pr["total_with_run_cache_s"] / speedup, 1),
+            "table1_s": round(pr["artifacts"]["table1"]["seconds"] / speedup, 1),
+            "note": "the serial projection divided by the measured concurrency speed-up (CLTNet's; "
+                    "other models may gain more or less)"}
     res["seconds"] = round(now() - start, 2)
     return res
 
@@ -1137,6 +1200,13 @@ def format_table(result: dict[str, Any]) -> str:
                          + ("" if pr["complete"] else f"; missing {', '.join(pr['missing_models'])}")
                          + (f"; from a probe step only: {', '.join(pr['models_from_probe'])}"
                             if pr.get("models_from_probe") else ""))
+        cc = pr.get("with_concurrent_runs") if pr else None
+        if cc:
+            lines.append(f"  with {cc['jobs']} concurrent runs (x{cc['speedup']:.2f} measured): Table 1 "
+                         f"{cc['table1_s'] / 60:.1f} min, all {cc['total_with_run_cache_s'] / 3600:.2f} h")
+        elif t1.get("concurrency"):
+            c = t1["concurrency"]
+            lines.append(f"  concurrency: {c.get('skipped') or c.get('error')}")
     if "error" in t1:
         lines.append(f"table1: ERROR {t1['error']}")
     lines.append(f"total {result.get('elapsed_s', 0):.0f} s of a {result['budget']['seconds']:.0f} s budget")
@@ -1159,6 +1229,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="timed epochs per Table 1 run (default: 2 on CUDA, 1 on CPU)")
     p.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES, help="models of part 4")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration in the projection")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="concurrent runs of the concurrency measurement (default: pddslib.parallel.GPU_JOBS on "
+                        "CUDA, up to 4 CPUs on a CPU)")
     p.add_argument("--utterances", type=int, default=None,
                    help=f"utterances of the extraction part (default: {EXTRACTION_UTTERANCES} x scale, at least 8; "
                         "fewer when the budget is short)")

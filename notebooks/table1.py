@@ -37,11 +37,11 @@ corpus: str = "demo"  # "demo" (synthetic, the default), "iemocap" (extracted fe
 iemocap_root: str = ""  # IEMOCAP release folder (with corpus iemocap: features are extracted from it first when the store is missing)
 store: str = ""  # IEMOCAP feature store (default: $PDDS_CACHE/iemocap-features, written by `pdds extract`)
 seeds: int = 3  # number of seeds (0 .. seeds-1); every number is a mean ± std over seeds
-epochs: Optional[int] = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 4 on the demo corpus)
+epochs: Optional[int] = None  # at most this many epochs (None: the corpus default, the paper's 30 on IEMOCAP and 5 on the demo corpus)
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
-demo_scale: float = 0.05  # size of the demo corpus as a fraction of IEMOCAP's
+demo_scale: float = 0.1  # size of the demo corpus as a fraction of IEMOCAP's
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs
 models: str = "speechtext,mat,mcsan,cltnet_audio,cltnet_text,cltnet"  # comma-separated models (the paper's six)
@@ -104,8 +104,8 @@ plt.show()
 
 # %% [markdown]
 # ## Model sizes
-# Parameters of each model at this corpus's input dimensions (on the demo corpus, MAT runs at a
-# quarter of its width; see the Decisions page).
+# Parameters of each model at this corpus's input dimensions (on the demo corpus every model runs
+# narrow; see the Decisions page).
 
 # %%
 dims = run.corpus.store.dims

@@ -72,23 +72,31 @@ _CORPORA: dict[str, Any] = {}
 
 
 def _die_with_parent() -> None:
-    """Linux: a worker whose parent dies (a killed kernel, ``kill -9``) is sent SIGTERM, not left training."""
+    """Linux: a worker whose parent dies (a killed kernel, ``kill -9``) is sent SIGTERM, not left training.
+
+    Set first thing in the worker; a parent that died before (while this worker started) is
+    noticed by its pid, and the worker leaves at once.
+    """
     import ctypes
+    import multiprocessing
     import signal
 
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux / glibc: the pool's own shutdown still applies
-        pass
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # orphaned already
+        os._exit(1)
 
 
 def _init_worker(threads: int) -> None:
     import signal
 
+    _die_with_parent()  # before anything slow (importing torch)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     import torch
 
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
     torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)

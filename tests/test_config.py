@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pddslib.corpora.demo import DEFAULT_SCALE
 from pddslib.config import (DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSettings, RunSpec, TrainConfig, corpus_defaults,
                             default_of, sampler_defaults)
 from pddslib.resample import PDDS, UniformBalancing, make_resampler
@@ -109,7 +110,7 @@ def test_cli_and_notebook_resolve_to_the_same_runs(tmp_path, monkeypatch):
         a = corpus.spec(cli, "cltnet", "uniform", seed)
         b = nb.corpus.spec(nb.settings, "cltnet", "uniform", seed)
         assert a == b and run_key(a, corpus) == run_key(b, nb.corpus)
-    assert nb.max_epochs == DEMO_EPOCHS and nb.level == corpus_defaults(synthetic=True, scale=0.05)["params"]["level"]
+    assert nb.max_epochs == DEMO_EPOCHS and nb.level == corpus_defaults(synthetic=True, scale=DEFAULT_SCALE)["params"]["level"]
 
 
 CORE_ONLY = """

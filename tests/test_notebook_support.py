@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pddslib.config import DEMO_EPOCHS
+from pddslib.config import DEMO_EPOCHS, DEMO_MODEL_OVERRIDES
+from pddslib.corpora.demo import DEFAULT_SCALE
 from pddslib.notebook import QUICK, pm, setup, table1_view, uniform_level
 
 
@@ -25,7 +26,8 @@ def test_setup_defaults_and_quick(monkeypatch, tmp_path):
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path))
     run = setup()
     assert run.synthetic and run.max_epochs == DEMO_EPOCHS and run.n_seeds == 3
-    assert run.level == 20 and run.model_overrides("mat") and not run.model_overrides("cltnet")
+    assert run.level == round(400 * DEFAULT_SCALE)  # the uniform level scales with the demo corpus
+    assert run.model_overrides("mat") == DEMO_MODEL_OVERRIDES["mat"] and run.model_overrides("cltnet")
     quick = setup(quick=True, seeds=5)
     assert quick.n_seeds == QUICK["seeds"] and quick.max_epochs == QUICK["epochs"]
     explicit = setup(seeds=2, epochs=7, level=55)

@@ -109,6 +109,16 @@ def test_quick_table1_runs_and_projection(quick):
             assert math.isclose(pm["run_s"][s], want, rel_tol=1e-3, abs_tol=0.02)
     assert not pr["complete"] and set(pr["missing_models"]) == {"cltnet", "cltnet_audio", "speechtext", "mat"}
     assert pr["artifacts"]["table1"]["runs"] == 36 and pr["artifacts"]["fig6"]["runs"] == 15
+    # the same runs one at a time and concurrently (pddslib.parallel), when time was left for them
+    cc = t1["concurrency"]
+    if "skipped" in cc:
+        assert "would not fit" in cc["skipped"] or "no measured" in cc["skipped"]
+    else:
+        assert cc["model"] == "cltnet_text" and cc["runs"] == cc["jobs"] >= 2 and cc["same_wa_as_one_at_a_time"]
+        assert math.isclose(cc["speedup"], cc["one_at_a_time_s"] / cc["concurrent_s"], rel_tol=1e-2)
+        w = pr["with_concurrent_runs"]
+        assert w["jobs"] == cc["jobs"] and math.isclose(w["table1_s"], pr["artifacts"]["table1"]["seconds"]
+                                                        / cc["speedup"], rel_tol=1e-3, abs_tol=0.1)
 
 
 def _fake_run(model: str, strategy: str, per: float, n: int) -> dict:

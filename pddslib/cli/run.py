@@ -21,7 +21,7 @@ EPILOG = """examples:
   pdds run --model mat --strategy pdds --corpus STORE --device cuda --amp --jobs 6 --out gpu/
 
 Defaults not given here are the corpus's: the paper's settings on real data; on the synthetic
-demo corpus fewer epochs, a scaled uniform level and a narrower MAT (see the Decisions page).
+demo corpus fewer epochs, a scaled uniform level and narrow models (see the Decisions page).
 Finished runs are cached by content under $PDDS_CACHE/runs; rerunning reuses them. Each run's
 weights are kept (DIR/models/<run>/, for `pdds evaluate` and `pdds predict`) unless
 --no-save-model; a run cached without weights is reused for its numbers, and --recompute trains
