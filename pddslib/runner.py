@@ -482,10 +482,10 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
             todo.append(k)
         else:
             results[k] = hit
+    if log is not None:  # numbered in the order the lines appear: the cached runs, then each as it finishes
+        for done, k in enumerate(sorted(results), start=1):
+            log(_log_line(done, len(specs), specs[k], results[k][0]))
     done = len(results)
-    if log is not None:
-        for k in sorted(results):
-            log(_log_line(k + 1, len(specs), specs[k], results[k][0]))
     options = dict(cache_dir=cache, device=device, recompute=recompute, save_model=save_model)
     for k, rec, pr in _train(todo, specs, corpus, jobs, progress, options):
         results[k] = rec, pr

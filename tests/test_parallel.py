@@ -53,9 +53,13 @@ def test_only_the_missing_runs_go_to_the_workers(corpus, tmp_path):
     specs = _specs(corpus)[:3]
     first = run_specs(specs[:1], corpus, cache_dir=tmp_path, device="cpu", jobs=1, progress=False, log=None,
                       save_model=False)
-    res = run_specs(specs, corpus, cache_dir=tmp_path, device="cpu", jobs=2, progress=False, log=None,
+    lines: list[str] = []
+    res = run_specs(specs, corpus, cache_dir=tmp_path, device="cpu", jobs=2, progress=False, log=lines.append,
                     save_model=False)
     assert list(res.runs["cached"]) == [True, False, False]
+    # one line per run, numbered as they appear: the cached run first, then the trained ones
+    assert [line.split("]")[0] for line in lines] == ["[1/3", "[2/3", "[3/3"]
+    assert "cached)" in lines[0] and not any("cached)" in line for line in lines[1:])
     assert res.runs["wa"].iloc[0] == first.runs["wa"].iloc[0]
     assert set(res.predictions) == {run_key(s, corpus) for s in specs}
 
