@@ -1004,8 +1004,8 @@ def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, 
 
     shutdown()  # the workers hold the feature banks in device memory
     out = {"model": model, "strategy": "none", "epochs": 1, "runs": jobs, "jobs": jobs,
-           "one_at_a_time_s": round(walls["one_at_a_time"], 2), "concurrent_s": round(walls["concurrent"], 2),
-           "concurrent_warm_s": round(walls["concurrent_warm"], 2),
+           "one_at_a_time_s": round(walls["one_at_a_time"], 4), "concurrent_s": round(walls["concurrent"], 4),
+           "concurrent_warm_s": round(walls["concurrent_warm"], 4),
            "speedup_with_startup": round(walls["one_at_a_time"] / walls["concurrent"], 3),
            "speedup": round(walls["one_at_a_time"] / walls["concurrent_warm"], 3),
            "same_wa_as_one_at_a_time": bool(np.allclose(was["concurrent"], was["one_at_a_time"], atol=0.02)),
