@@ -123,23 +123,24 @@ def load_corpus(corpus: str = "demo", *, store: str | os.PathLike | None = None,
         return Corpus(FeatureStore.open(demo.ensure_store(demo_scale, demo_seed), validate=validate),
                       f"demo (synthetic, scale {demo_scale:g})")
     if corpus == "iemocap":
-        path = iemocap_store_path(store)
-        if not (path / "store.json").is_file():
-            raise FileNotFoundError(
-                f"{path}: no IEMOCAP feature store. Run `pdds extract --iemocap ROOT --out {path}` once "
-                f"(or give the notebook iemocap_root, which extracts it first)")
+        path = _extracted_store(iemocap_store_path(store), "IEMOCAP", "iemocap")
         return Corpus(FeatureStore.open(path, validate=validate), "IEMOCAP")
     if corpus == "crema-d":
-        path = crema_d_store_path(store)
-        if not (path / "store.json").is_file():
-            raise FileNotFoundError(
-                f"{path}: no CREMA-D feature store. Run `pdds extract --crema-d ROOT --out {path}` once "
-                f"(or give the notebook crema_d_root, which extracts it first)")
+        path = _extracted_store(crema_d_store_path(store), "CREMA-D", "crema-d")
         return Corpus(*_named(FeatureStore.open(path, validate=validate)))
     path = Path(corpus)
     if (path / "store.json").is_file():
         return Corpus(*_named(FeatureStore.open(path, validate=validate)))
     raise ValueError(f"corpus must be 'demo', 'iemocap', 'crema-d' or a feature-store folder, got {corpus!r}")
+
+
+def _extracted_store(path: Path, name: str, option: str) -> Path:
+    """``path`` when it holds a feature store; else a one-line error saying how to extract it."""
+    if not (path / "store.json").is_file():
+        raise FileNotFoundError(
+            f"{path}: no {name} feature store. Run `pdds extract --{option} ROOT --out {path}` once "
+            f"(or give the notebook {option.replace('-', '_')}_root, which extracts it first)")
+    return path
 
 
 def _named(store: FeatureStore) -> tuple[FeatureStore, str]:
