@@ -370,7 +370,11 @@ def cached_run(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | 
     """
     cache = Path(cache_dir) if cache_dir is not None else default_run_cache()
     key = run_key(spec, corpus)
-    folder = cache / key
+    return _cached_at(cache / key, key, spec, save_model)
+
+
+def _cached_at(folder: Path, key: str, spec: RunSpec, save_model: bool) -> tuple[dict, pd.DataFrame] | None:
+    """:func:`cached_run` for a run whose key and folder are known."""
     hit = _read_cached(folder, key)
     if hit is not None and save_model and not has_model(folder):
         warnings.warn(f"{folder}: cached run {spec.describe()} has no saved model (trained with "
@@ -409,7 +413,7 @@ def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | Non
     folder = cache / key
     if recompute:
         remove_dir(folder)
-    hit = cached_run(spec, corpus, cache_dir=cache, save_model=save_model)
+    hit = _cached_at(folder, key, spec, save_model)
     if hit is not None:
         return hit
     dev = resolve_device(device)
