@@ -569,5 +569,5 @@ def format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) ->
 
 __all__ = ["CACHE_VERSION", "Corpus", "ExperimentResult", "RunCacheError", "RunSettings", "RunSpec",
            "cached_run", "check_model_fits", "check_writable", "crema_d_store_path", "fit_sampler", "format_pm",
-           "iemocap_store_path", "load_corpus", "run_key", "run_one", "run_settings", "run_specs", "run_specs_with", "seed_list",
-           "summarise", "training_targets"]
+           "iemocap_store_path", "load_corpus", "run_key", "run_one", "run_settings", "run_specs", "run_specs_with",
+           "seed_list", "summarise", "training_targets"]

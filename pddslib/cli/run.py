@@ -173,8 +173,8 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     add_device(g)
     g.add_argument("--jobs", type=jobs, default="auto", metavar="N",
                    help="runs trained at once, in worker processes (auto: one per CPU on a CPU, each with one "
-                        "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on it (on a CPU, up to float "
-                        "noise)")
+                        "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on "
+                        "it (on a CPU, up to float noise)")
     g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
     g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     g.add_argument("--no-save-model", action="store_true",
