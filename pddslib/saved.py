@@ -99,7 +99,10 @@ def write_model(folder: Path, model: Any, arch: dict[str, Any]) -> None:
 
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     path = Path(folder) / MODEL_FILE
-    save_file(tensors, str(path), metadata={"format": FORMAT, "model": str(arch["model"])})
+    # One metadata entry, not two: safetensors keeps metadata in a hash map whose order changes
+    # from process to process, so two entries made the same weights differ in their file bytes
+    # (and in model.json's sha256) from one run to the next.
+    save_file(tensors, str(path), metadata={FORMAT: str(arch["model"])})
     meta = dict(arch, bytes=path.stat().st_size, sha256=_sha256(path))
     (Path(folder) / ARCH_FILE).write_text(json.dumps(meta, indent=1))
 
