@@ -426,3 +426,28 @@ def test_predict_one_utterance_with_the_runs_encoders(extracted, tiny_models, sa
     assert code == 1 and out == "" and err.splitlines() == [
         f"pdds predict: error: {saved[0]} was trained on synthetic demo features (no encoders); predict needs a "
         f"run trained on features extracted by `pdds extract`"]
+
+
+#: Two run folders written by pddslib before its modules moved into wings (commit after c0c1f89):
+#: a cache made by that version must be found, not trained again, by every later one.
+RUNS_BEFORE_THE_MOVE = Path(__file__).parent / "data" / "runs-before-wings"
+
+
+def test_a_run_cached_before_the_move_is_still_found(corpus, tmp_path, monkeypatch):
+    """The keys of runs cached by an older layout of pddslib are those the package computes today."""
+    cache = tmp_path / "runs"
+    shutil.copytree(RUNS_BEFORE_THE_MOVE, cache)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached run was trained again")
+
+    monkeypatch.setattr(training, "train_model", no_training)
+    for strategy, key in (("none", "cfd8bbe100a8626b"), ("pdds", "eddb1da563aab4a6")):
+        spec = RunSpec.build("cltnet", strategy, 0, max_epochs=1, model_overrides=SMALL)
+        assert run_key(spec, corpus) == key
+        rec, preds = run_one(spec, corpus, cache_dir=cache, device="cpu")
+        assert rec["cached"] is True and rec["key"] == key
+        pd.testing.assert_frame_equal(preds, pd.read_csv(RUNS_BEFORE_THE_MOVE / key / "predictions.csv"))
+        # and its kept weights still re-score to the numbers it recorded
+        m, _ = SavedRun.open(cache / key).evaluate(corpus.store, device="cpu")
+        assert (m["wa"], m["ua"]) == (rec["wa"], rec["ua"])
