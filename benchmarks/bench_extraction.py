@@ -54,10 +54,9 @@ import soundfile as sf
 import torch
 from transformers import Data2VecAudioConfig, Data2VecAudioModel, Wav2Vec2FeatureExtractor
 
-from pddslib.device import resolve_device
 from pddslib.features.audio import CHUNK_SECONDS, AudioEncoder
-from pddslib.features.pipeline import (BATCH_SECONDS, _compute_pool, audio_features, default_threads,
-                                       length_batches)
+from pddslib.features.pipeline import BATCH_SECONDS, _compute_pool, audio_features, default_threads, length_batches
+from pddslib.util.device import resolve_device
 
 SR = 16_000
 

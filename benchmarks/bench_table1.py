@@ -3,12 +3,12 @@
 Issue 13 asks for Table 1 at IEMOCAP scale in ten minutes on one GPU, and for every step towards
 it to be measured on the CPU as a ratio against today's code. The steps:
 
-1. **no read-back per step**: :func:`pddslib.training.train_model` as it is (the loss summed on the
+1. **no read-back per step**: :func:`pddslib.runs.training.train_model` as it is (the loss summed on the
    device and read once per epoch, batch order uploaded once per epoch, padded lengths from host
    arrays) against the same loop reading the loss back after every step, as it did before
    2026-11-27 (re-created here by wrapping ``kl_loss``). On a GPU each read-back stalls the launch
    queue; on a CPU there is no queue, so the ratio is expected near 1;
-2. **concurrent runs** (:mod:`pddslib.parallel`): ``--runs`` runs one after the other in this
+2. **concurrent runs** (:mod:`pddslib.runs.workers`): ``--runs`` runs one after the other in this
    process, torch using every CPU, against the same runs ``--jobs`` at a time in worker processes
    with one thread each (start-up included);
 3. **bf16 autocast** on the CPU (which the package does not use there: ``device.autocast_dtype``
@@ -16,7 +16,7 @@ it to be measured on the CPU as a ratio against today's code. The steps:
 4. **torch.compile** (``--compile``; the compile time is reported apart) against eager.
 
 Steps 1, 3 and 4 train the same CLTNet run (PDDS rows of the corpus, ``--epochs``) with
-:func:`~pddslib.training.train_model`; step 2 trains through :func:`pddslib.runner.run_specs`.
+:func:`~pddslib.runs.training.train_model`; step 2 trains through :func:`pddslib.runs.sweep.run_specs`.
 The corpus is the demo corpus at ``--scale`` with the demo's defaults (narrow models, 32-d frames
 at 5 Hz), i.e. what ``make demo`` trains; ``--paper-widths`` uses the paper's model widths.
 Each variant is timed ``--repeats`` times (alternating), the median kept. Timings on a busy
@@ -44,12 +44,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from pddslib import training
 from pddslib.config import DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSpec
 from pddslib.corpora import demo
 from pddslib.models import build_model
-from pddslib.parallel import cpu_count
-from pddslib.runner import fit_sampler, load_corpus, run_specs
+from pddslib.runs import training
+from pddslib.runs.corpus import load_corpus
+from pddslib.runs.one import fit_sampler
+from pddslib.runs.sweep import run_specs
+from pddslib.runs.workers import cpu_count
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -167,7 +169,7 @@ def step_concurrent(corpus: Any, epochs: int, overrides: dict[str, Any], runs: i
                                 save_model=False)
                 was[name] = res.runs["wa"].to_numpy()
         out[f"{name}_s"], out.setdefault("walls", {})[name] = median_time(sweep, repeats)
-        from pddslib.parallel import shutdown
+        from pddslib.runs.workers import shutdown
 
         shutdown()  # each repeat pays the workers' start-up, as a notebook's first sweep does
     out["baseline"] = f"one at a time, torch with {threads} threads"

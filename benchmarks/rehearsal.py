@@ -20,9 +20,9 @@ table on stdout:
 4. **Table 1's cost at IEMOCAP scale**: one run of each of the six models without and with PDDS on
    the demo corpus (scale 1.0 = IEMOCAP's size) with the paper's shapes (512-d audio frames at
    50 Hz, 768-d word pieces), timed over ``--epochs`` epochs through
-   :func:`pddslib.runner.run_one`; from the measured seconds per epoch, the projected time of the
+   :func:`pddslib.runs.one.run_one`; from the measured seconds per epoch, the projected time of the
    paper's 30 epochs for Table 1 (6 models x 2 x seeds), Table 2, Fig. 5 and Fig. 6; then the
-   same CLTNet runs one at a time and ``--jobs`` at once (:mod:`pddslib.parallel`), whose measured
+   same CLTNet runs one at a time and ``--jobs`` at once (:mod:`pddslib.runs.workers`), whose measured
    speed-up gives the projection with concurrent runs.
 
 Everything is time-boxed by ``--budget-seconds`` (default 480 s at scale 1, so that the whole
@@ -195,8 +195,8 @@ def environment(device: Any) -> dict[str, Any]:
 
     import torch
 
-    from pddslib.device import autocast_dtype
     from pddslib.features.pipeline import default_threads
+    from pddslib.util.device import autocast_dtype
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -309,11 +309,11 @@ def make_tokenizer(kind: str = "auto") -> tuple[Any, str, list[str] | None]:
 
 @contextlib.contextmanager
 def autocast_off() -> Iterator[None]:
-    """Run the package's encoders in float32 on CUDA: ``pddslib.device.autocast_dtype`` returns None.
+    """Run the package's encoders in float32 on CUDA: ``pddslib.util.device.autocast_dtype`` returns None.
 
     The encoders look the function up at each call, so swapping the module attribute is enough.
     """
-    import pddslib.device as dev_mod
+    import pddslib.util.device as dev_mod
 
     orig = dev_mod.autocast_dtype
     dev_mod.autocast_dtype = lambda device: None
@@ -538,7 +538,7 @@ def _plan_n(durations: np.ndarray, seconds_per_audio_second: float, time_s: floa
 
 def part_extraction(args: argparse.Namespace, device: Any, deadline: float, enc: Encoders) -> dict[str, Any]:
     """Audio and text extraction: the package's pipeline against the naive loop, same models, same run."""
-    from pddslib.device import autocast_dtype
+    from pddslib.util.device import autocast_dtype
 
     start = now()
     n_max = args.utterances or max(8, int(round(EXTRACTION_UTTERANCES * args.scale)))
@@ -623,7 +623,7 @@ def extraction_parity(enc: Encoders, n: int, seed: int) -> dict[str, Any]:
     in float32 and with the package's autocast."""
     import torch
 
-    from pddslib.device import autocast_dtype
+    from pddslib.util.device import autocast_dtype
 
     d = utterance_durations(n, seed + 11)
     waves, texts = synth_waves(d, seed + 11), synth_texts(d, enc.words, seed + 11)
@@ -633,7 +633,7 @@ def extraction_parity(enc: Encoders, n: int, seed: int) -> dict[str, Any]:
                            "reference": "the pipeline on the CPU, float32, same weights",
                            "device": str(enc.device),
                            "float32_means": "autocast off and TF32 off (strict float32 on the device)",
-                           "autocast_means": "as the package runs on the device (pddslib.device.autocast_dtype)"}
+                           "autocast_means": "as the package runs on the device (pddslib.util.device.autocast_dtype)"}
     with autocast_off(), strict_float32():
         got = {"audio": pipeline_audio(enc.audio, waves), "text": pipeline_text(enc.text, texts)}
     f32 = {k: within(compare(got[k], ref[k]), TOLERANCES["features_float32_rel_l2"]) for k in got}
@@ -658,7 +658,8 @@ def training_parity(store: Path, test_device: Any, work: Path, *, epochs: int = 
     strategy (PDDS: the mixup runs on the device too): the per-epoch losses, strict float32 (TF32
     off) and with PyTorch's default settings."""
     from pddslib.config import RunSpec
-    from pddslib.runner import load_corpus, run_one
+    from pddslib.runs.corpus import load_corpus
+    from pddslib.runs.one import run_one
 
     corpus = load_corpus(str(store))
     spec = RunSpec.build("cltnet", strategy, seed, max_epochs=epochs, model_overrides={"dropout": 0.0})
@@ -692,7 +693,7 @@ def part_parity(args: argparse.Namespace, device: Any, deadline: float, enc: Enc
         res["extraction"] = {"skipped": "no CUDA: the CPU-vs-CUDA comparison needs a GPU"}
         res["training"] = {"skipped": "no CUDA: the CPU-vs-CUDA comparison needs a GPU"}
         res["autocast_on_cpu"] = {"skipped": "the package extracts and trains without autocast on a CPU "
-                                             "(pddslib.device.autocast_dtype is None there): nothing to compare"}
+                                             "(pddslib.util.device.autocast_dtype is None there): nothing to compare"}
         res["seconds"] = round(now() - start, 2)
         return res
     assert enc is not None
@@ -717,12 +718,12 @@ def part_parity(args: argparse.Namespace, device: Any, deadline: float, enc: Enc
 def epoch_clock(log: list[list[float]]) -> Iterator[None]:
     """Record each training run's per-epoch wall times (appended to ``log``, one list per run).
 
-    :func:`pddslib.runner.run_one` imports :func:`pddslib.training.train_model` when it trains;
+    :func:`pddslib.runs.one.run_one` imports :func:`pddslib.runs.training.train_model` when it trains;
     inside the block that name is a wrapper that chains a timing callback onto ``on_epoch``. If the
     runner ever calls it differently, the wrapper steps aside and nothing is logged (the caller then
     falls back to the run's seconds divided by its epochs).
     """
-    import pddslib.training as training
+    import pddslib.runs.training as training
 
     orig = training.train_model
 
@@ -751,7 +752,7 @@ def epoch_clock(log: list[list[float]]) -> Iterator[None]:
 
 
 def fig6_p_values() -> tuple[float, ...]:
-    from pddslib import experiments
+    from pddslib.paper import experiments
 
     return tuple(inspect.signature(experiments.fig6).parameters["p_values"].default)
 
@@ -763,9 +764,10 @@ def iemocap_sizes() -> dict[str, Any]:
     reproduces these counts, so its fitted samplers give the same sizes.
     """
     from pddslib.config import default_of
-    from pddslib.counts import CountTable
+    from pddslib.pdds.counts import CountTable
+    from pddslib.pdds.registry import plan_for
+    from pddslib.pdds.resample import STRATEGIES
     from pddslib.reference import iemocap_reference
-    from pddslib.resample import STRATEGIES, plan_for
 
     ref = iemocap_reference()
     counts = CountTable.from_dict(ref["counts"]["train"], source="reference:train")
@@ -781,8 +783,8 @@ def iemocap_sizes() -> dict[str, Any]:
 def corpus_sizes(corpus: Any, scale: float) -> dict[str, Any]:
     """Training-set size of each strategy on the measured corpus (its fitted sampler), or why none fits."""
     from pddslib.config import RunSpec, corpus_defaults
-    from pddslib.resample import STRATEGIES
-    from pddslib.runner import fit_sampler
+    from pddslib.pdds.resample import STRATEGIES
+    from pddslib.runs.one import fit_sampler
 
     level = corpus_defaults(synthetic=True, scale=scale)["params"]["level"]
     sizes: dict[str, int] = {}
@@ -799,7 +801,7 @@ def corpus_sizes(corpus: Any, scale: float) -> dict[str, Any]:
 def probe_costs(models: Sequence[str], corpus: Any, device: Any, seed: int, batch: int = 8) -> dict[str, Any]:
     """Seconds per training sample of each model from one timed step (after one warm-up step).
 
-    A step is what :func:`pddslib.training.train_model` does per batch (forward, KL loss, backward,
+    A step is what :func:`pddslib.runs.training.train_model` does per batch (forward, KL loss, backward,
     Adam), on a random batch with the corpus's lengths and dimensions. It orders the runs (cheap
     first), keeps a run that would not fit the budget from starting, and stands in for a model
     whose run was skipped (marked as such in the projection).
@@ -807,7 +809,7 @@ def probe_costs(models: Sequence[str], corpus: Any, device: Any, seed: int, batc
     import torch
 
     from pddslib.models import build_model, count_parameters
-    from pddslib.training import kl_loss
+    from pddslib.runs.training import kl_loss
 
     st = corpus.store
     rng = np.random.default_rng([seed, 104])
@@ -896,8 +898,8 @@ def project(runs: list[dict[str, Any]], sizes: dict[str, Any], seeds: int, measu
     (:func:`probe_costs`, overhead: the mean of the measured runs) and listed in
     ``models_from_probe``; without a probe either, it is missing and its artifacts are incomplete.
     """
-    from pddslib.experiments import TABLE1_MODELS
-    from pddslib.resample import STRATEGIES
+    from pddslib.paper.experiments import TABLE1_MODELS
+    from pddslib.pdds.resample import STRATEGIES
 
     n_train = sizes["n_train"]
     per_model: dict[str, Any] = {}
@@ -966,7 +968,7 @@ def project(runs: list[dict[str, Any]], sizes: dict[str, Any], seeds: int, measu
 
 def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, deadline: float,
                 runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Throughput of concurrent runs (:mod:`pddslib.parallel`) against one run at a time, same runs.
+    """Throughput of concurrent runs (:mod:`pddslib.runs.workers`) against one run at a time, same runs.
 
     ``jobs`` one-epoch CLTNet runs (without PDDS, seeds 0..jobs-1) are trained one after the other
     in this process, then the same runs ``jobs`` at a time in worker processes (their start-up, store
@@ -976,8 +978,8 @@ def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, 
     measured run).
     """
     from pddslib.config import RunSpec
-    from pddslib.parallel import GPU_JOBS, cpu_count
-    from pddslib.runner import run_specs
+    from pddslib.runs.sweep import run_specs
+    from pddslib.runs.workers import GPU_JOBS, cpu_count
 
     jobs = args.jobs or (GPU_JOBS if device.type == "cuda" else max(2, min(4, cpu_count())))
     model = "cltnet" if "cltnet" in args.models else args.models[0]
@@ -1000,7 +1002,7 @@ def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, 
                         progress=False, log=None, save_model=False, recompute=True)
         walls[name] = now() - t
         was[name] = res.runs["wa"].to_numpy()
-    from pddslib.parallel import shutdown
+    from pddslib.runs.workers import shutdown
 
     shutdown()  # the workers hold the feature banks in device memory
     out = {"model": model, "strategy": "none", "epochs": 1, "runs": jobs, "jobs": jobs,
@@ -1022,7 +1024,8 @@ def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Pa
     """One run per model and strategy on the demo corpus at the paper's shapes; the projection."""
     from pddslib.config import RunSpec
     from pddslib.corpora import demo
-    from pddslib.runner import load_corpus, run_one
+    from pddslib.runs.corpus import load_corpus
+    from pddslib.runs.one import run_one
 
     start = now()
     t = now()
@@ -1042,7 +1045,7 @@ def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Pa
                    "dtype": str(st.arrays["audio"].dtype), "write_s": round(write_s, 2), "open_s": round(open_s, 2)},
         "epochs_per_run": args.epochs, "models": list(args.models),
         "settings": "RunSpec.build(model, strategy, seed, max_epochs=epochs): the paper's training settings and "
-                    "model widths (no demo overrides), through pddslib.runner.run_one(recompute=True)",
+                    "model widths (no demo overrides), through pddslib.runs.one.run_one(recompute=True)",
     }
     t = now()
     fitted = corpus_sizes(corpus, args.scale)
@@ -1051,9 +1054,9 @@ def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Pa
     res["n_train_on_this_corpus"] = fitted
     t = now()
     try:  # the runner keeps the feature banks in memory between runs: load them once, outside the runs
-        from pddslib.runner import _banks
+        from pddslib.runs.training import feature_banks
 
-        _banks(st, device)
+        feature_banks(st, device)
         sync(device)
         res["bank_load_s"] = round(now() - t, 2)
         if device.type == "cuda":
@@ -1237,7 +1240,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES, help="models of part 4")
     p.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seeds per configuration in the projection")
     p.add_argument("--jobs", type=int, default=None,
-                   help="concurrent runs of the concurrency measurement (default: pddslib.parallel.GPU_JOBS on "
+                   help="concurrent runs of the concurrency measurement (default: pddslib.runs.workers.GPU_JOBS on "
                         "CUDA, up to 4 CPUs on a CPU)")
     p.add_argument("--utterances", type=int, default=None,
                    help=f"utterances of the extraction part (default: {EXTRACTION_UTTERANCES} x scale, at least 8; "
@@ -1262,7 +1265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_start = now()
     import torch
 
-    from pddslib.device import resolve_device
+    from pddslib.util.device import resolve_device
 
     try:
         device = resolve_device(args.device)

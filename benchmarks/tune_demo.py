@@ -22,11 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from pddslib.config import DEMO_MODEL_OVERRIDES, RunSpec
 from pddslib.corpora import demo
-from pddslib.runner import load_corpus, run_specs
+from pddslib.runs.corpus import load_corpus
+from pddslib.runs.sweep import run_specs
 
 #: (name, scale, epochs, CLTNet overrides): the former default, and the candidates around the new one.
 CANDIDATES: list[tuple[str, float, int, dict[str, Any]]] = [
@@ -58,7 +57,7 @@ def evaluate(scale: float, epochs: int, overrides: dict[str, Any], seeds: int, w
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--jobs", default="auto", help="concurrent runs (pddslib.parallel)")
+    p.add_argument("--jobs", default="auto", help="concurrent runs (pddslib.runs.workers)")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
     jobs = args.jobs if args.jobs == "auto" else int(args.jobs)

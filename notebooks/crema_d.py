@@ -57,11 +57,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib import plots
 from pddslib.corpora import crema_d, crema_d_demo, open_votes
-from pddslib.experiments import confusion_by_strategy, crema_d_rules, table1_summary, table2, table2_summary
-from pddslib.notebook import (banner, compare_crema_d, rules_view, setup, show_table, table1_view,
-                              table2_view)
+from pddslib.paper import plots
+from pddslib.paper.experiments import confusion_by_strategy, crema_d_rules, table1_summary, table2, table2_summary
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import compare_crema_d, rules_view, show_table, table1_view, table2_view
 
 # %%
 run = setup(corpus=corpus, crema_d_root=crema_d_root, store=store, agreement=agreement, seeds=seeds, epochs=epochs,

@@ -51,11 +51,12 @@ quick: bool = False  # CI smoke run (this notebook is fast anyway; kept for a un
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib import plots
-from pddslib.experiments import distribution, vote_counts
-from pddslib.notebook import banner, compare_distribution, show_table, uniform_level
-from pddslib.resample import PDDS
-from pddslib.smoothing import kernel_weights
+from pddslib.paper import plots
+from pddslib.paper.experiments import distribution, vote_counts
+from pddslib.paper.parameters import banner, uniform_level
+from pddslib.paper.views import compare_distribution, show_table
+from pddslib.pdds.resample import PDDS
+from pddslib.pdds.smoothing import kernel_weights
 
 # %% [markdown]
 # ## The votes

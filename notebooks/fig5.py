@@ -50,9 +50,10 @@ quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib import plots
-from pddslib.experiments import confusion_by_strategy, fig5, recall_change
-from pddslib.notebook import banner, compare_fig5, recall_view, setup, show_table
+from pddslib.paper import plots
+from pddslib.paper.experiments import confusion_by_strategy, fig5, recall_change
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import compare_fig5, recall_view, show_table
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,

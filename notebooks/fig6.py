@@ -51,9 +51,10 @@ p_values: str = "0.5,0.6,0.7,0.8,0.9"  # comma-separated mixup weights to try
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib import plots
-from pddslib.experiments import fig6, fig6_summary
-from pddslib.notebook import banner, compare_fig6, p_view, setup, show_table
+from pddslib.paper import plots
+from pddslib.paper.experiments import fig6, fig6_summary
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import compare_fig6, p_view, show_table
 from pddslib.reference import paper_results
 
 # %%

@@ -71,8 +71,10 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
-import pddslib.readings as rd
-from pddslib.notebook import banner, glue_text, setup, show_table
+import pddslib.paper.readings as rd
+import pddslib.paper.readings_views as rv
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import glue_text, show_table
 from pddslib.reference import iemocap_counts, six_class_sizes
 
 # %%
@@ -97,10 +99,10 @@ display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} 
 # %%
 counts = iemocap_counts("train")
 sizes = rd.reading_sizes(counts, n_train=sum(six_class_sizes()["train"].values()))
-rd.glue_sizes(sizes)
-display(show_table(rd.sizes_view(sizes), "Training-set sizes of each (kernel, pairs) reading, IEMOCAP sessions 1-4 "
+rv.glue_sizes(sizes)
+display(show_table(rv.sizes_view(sizes), "Training-set sizes of each (kernel, pairs) reading, IEMOCAP sessions 1-4 "
                                          "(packaged counts); PDDS with sigma = 1, uniform level 400"))
-print(rd.sizes_words(sizes))
+print(rv.sizes_words(sizes))
 
 # %% [markdown]
 # Without normalisation the smoothed count of a cell is never below its original count, so the
@@ -128,7 +130,7 @@ result = rd.readings(run.corpus, run.settings, chosen, rows=rd.row_names(rows), 
 
 # %%
 summary = rd.readings_summary(result.runs)
-display(show_table(rd.summary_view(summary), f"WA and UA (%) under each reading and control ({run.corpus.name}), "
+display(show_table(rv.summary_view(summary), f"WA and UA (%) under each reading and control ({run.corpus.name}), "
                                              f"mean ± std over {run.n_seeds} seeds"))
 
 # %% [markdown]
@@ -140,10 +142,10 @@ display(show_table(rd.summary_view(summary), f"WA and UA (%) under each reading 
 
 # %%
 tests = rd.readings_tests(result, run.corpus.store.classes, n_boot=500 if run.quick else 2000)
-display(show_table(rd.tests_view(tests), f"Paired tests ({run.corpus.name}): B - A in points"))
+display(show_table(rv.tests_view(tests), f"Paired tests ({run.corpus.name}): B - A in points"))
 
 # %% mystnb={"figure": {"caption": "Each comparison's change in WA (B \u2212 A, points) with its 95% bootstrap interval over test utterances; red: significant (bootstrap and McNemar, p < 0.05).", "name": "fig-readings"}}
-fig = rd.plot_tests(tests, title=f"Which reading? Paired tests ({run.corpus.name})")
+fig = rv.plot_tests(tests, title=f"Which reading? Paired tests ({run.corpus.name})")
 glue("rd_fig", fig, display=False)
 plt.show()
 
@@ -153,7 +155,7 @@ plt.show()
 # the noise of the test set.
 
 # %%
-text = rd.conclusion(summary, tests, synthetic=run.synthetic, corpus_name=run.corpus.name)
+text = rv.conclusion(summary, tests, synthetic=run.synthetic, corpus_name=run.corpus.name)
 glue_text("rd_conclusion", text)
 print(text)
 

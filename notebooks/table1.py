@@ -54,11 +54,11 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
-from pddslib import plots
-from pddslib.experiments import table1, table1_significance, table1_summary
 from pddslib.models import build_model, count_parameters
-from pddslib.notebook import (banner, compare_significance, compare_table1, setup, show_table, significance_view,
-                              table1_view)
+from pddslib.paper import plots
+from pddslib.paper.experiments import table1, table1_significance, table1_summary
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import compare_significance, compare_table1, show_table, significance_view, table1_view
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,

@@ -51,10 +51,10 @@ level: Optional[int] = None  # uniform balancing level (None: the corpus default
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib import plots
-from pddslib.experiments import table2, table2_significance, table2_summary
-from pddslib.notebook import (banner, compare_significance, compare_table2, setup, show_table, significance_view,
-                              table2_view)
+from pddslib.paper import plots
+from pddslib.paper.experiments import table2, table2_significance, table2_summary
+from pddslib.paper.parameters import banner, setup
+from pddslib.paper.views import compare_significance, compare_table2, show_table, significance_view, table2_view
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,

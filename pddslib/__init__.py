@@ -5,24 +5,49 @@ ICASSP 2023.
 Where the paper's equations live (each in one small function):
 
 =========  ==========================================================================
-Eq. (1)    :func:`pddslib.smoothing.smooth_pairs` (kernel: :func:`~pddslib.smoothing.kernel_weights`)
-Eq. (2)    :func:`pddslib.mixup.mix_sequences` (batched on a device: :func:`~pddslib.mixup.mix_padded`)
-Eq. (3)    :func:`pddslib.mixup.mix_labels`
-Eq. (6)    :func:`pddslib.training.kl_loss`
-WA, UA     :func:`pddslib.metrics.weighted_accuracy`, :func:`~pddslib.metrics.unweighted_accuracy`
+Eq. (1)    :func:`pddslib.pdds.smoothing.smooth_pairs` (kernel: :func:`~pddslib.pdds.smoothing.kernel_weights`)
+Eq. (2)    :func:`pddslib.pdds.mixup.mix_sequences` (batched on a device: :func:`~pddslib.pdds.mixup.mix_padded`)
+Eq. (3)    :func:`pddslib.pdds.mixup.mix_labels`
+Eq. (6)    :func:`pddslib.runs.training.kl_loss`
+WA, UA     :func:`pddslib.runs.metrics.weighted_accuracy`, :func:`~pddslib.runs.metrics.unweighted_accuracy`
 =========  ==========================================================================
 
-Run settings and their defaults are declared once, in :mod:`pddslib.config`.
+The package is in wings by layer (each imports only those below it):
 
-The algorithmic core (vote parsing, Eq. 1 smoothing, Eqs. 2-3 mixup, the resampling API) needs
-only numpy and pandas; feature extraction, models and training need the ``ml`` extra (torch,
-transformers).
+===========  ======================================================  =====================================
+wing         holds                                                   may import
+===========  ======================================================  =====================================
+``util``     atomic files, hashing, JSON files, device, cache place  the standard library, numpy
+``pdds``     the method: labels, counts, Eq. 1, Eqs. 2-3, samplers   util
+``corpora``  vote tables of IEMOCAP, CREMA-D, the demo; manifests    pdds, util, reference, features.store
+``features`` data2vec + BERT extraction, the feature store           pdds, corpora, util
+``models``   CLTNet and the three baselines                          config
+``runs``     corpus, run cache, one run, sweeps, training, kept runs  all of the above, config
+``paper``    the artifacts' computations and their views             runs and below
+``cli``      the ``pdds`` command                                    everything
+===========  ======================================================  =====================================
+
+Run settings and their defaults are declared once, in :mod:`pddslib.config`. The algorithmic core
+(``pddslib.pdds``, vote parsing, the resampling API) needs only numpy and pandas; feature
+extraction, models and training need the ``ml`` extra (torch, transformers).
 """
 
-from .counts import CountTable
-from .labels import CLASSES, VotePolicy
-from .resample import PDDS, ClearBalancing, NoResampling, UniformBalancing, make_resampler, plan_for
-from .smoothing import Plan, pdds_plan
+from .pdds import (
+                   CLASSES,
+                   PDDS,
+                   ClearBalancing,
+                   CountTable,
+                   NoResampling,
+                   Plan,
+                   UniformBalancing,
+                   VotePolicy,
+                   make_resampler,
+                   pdds_plan,
+                   plan_for,
+)
+from .util.moved import install as _install_moved
+
+_install_moved()  # old import paths (pddslib.runner, pddslib.torch, ...) keep working
 
 __version__ = "0.1.0"
 

@@ -1,3 +1,4 @@
+"""``python -m pddslib``: the ``pdds`` command."""
 from .cli import main
 
 raise SystemExit(main())

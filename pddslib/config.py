@@ -3,7 +3,7 @@
 Every setting of a training run has exactly one default, written in one place:
 
 ==========================  ============================================================
-sampler parameters          the sampler classes' constructors (:mod:`pddslib.resample`),
+sampler parameters          the sampler classes' constructors (:mod:`pddslib.pdds.resample`),
                             read through :func:`sampler_defaults`
 training settings           :class:`TrainConfig` (the paper's Section 3.2)
 corpus-dependent defaults   :func:`corpus_defaults` (the demo corpus trains fewer epochs,
@@ -13,7 +13,7 @@ model names and recipes     :data:`MODEL_NAMES`, :data:`ORIGINAL_RECIPES`
 
 :class:`RunSpec` is one run, fully resolved; :class:`RunSettings` is what a user chose for a
 sweep (``None`` everywhere means "the default"), and turns into specs for a given corpus. The
-command line (``pdds run``), the notebooks (:func:`pddslib.notebook.setup`) and every experiment
+command line (``pdds run``), the notebooks (:func:`pddslib.paper.parameters.setup`) and every experiment
 go through :class:`RunSettings`, so the same choices on the same corpus give the same specs and
 hit the same cache entries.
 """
@@ -94,7 +94,7 @@ class TrainConfig:
     # Early stopping on a validation split instead (0: none, the paper's rule). A fraction of the
     # training rows, drawn at random with the run's seed within each consensus class, is held out
     # of training and of resampling; training stops when its loss has not decreased for
-    # ``patience`` epochs and the model of its best epoch is restored (see pddslib.splits).
+    # ``patience`` epochs and the model of its best epoch is restored (see pddslib.runs.splits).
     val_fraction: float = 0.0
     targets: str = "votes"         # original rows' targets: vote distributions, or "onehot" of the consensus
     class_weight: str = "none"     # "balanced": each sample's KL term weighted by inverse class frequency
@@ -138,15 +138,15 @@ _SAMPLER_KEYED_ALWAYS: frozenset[str] = frozenset({"sigma", "normalize", "balanc
 
 
 def strategies() -> tuple[str, ...]:
-    """Names of the resampling strategies: the paper's and the controls (:func:`pddslib.resample.all_strategies`)."""
-    from .resample import all_strategies
+    """Names of the resampling strategies: the paper's and the controls (:func:`pddslib.pdds.registry.all_strategies`)."""
+    from .pdds.registry import all_strategies
 
     return all_strategies()
 
 
 def sampler_defaults(strategy: str) -> dict[str, Any]:
     """The parameters a strategy takes, with their defaults (from the sampler's ``get_params()``)."""
-    from .resample import make_resampler
+    from .pdds.registry import make_resampler
 
     params = make_resampler(strategy).get_params()
     return {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
@@ -200,7 +200,7 @@ class RunSpec:
     fold : int or None
         ``None``: the store's own split (the paper's: test on session 5). ``k``: fold ``k`` of
         leave-one-session-out cross-validation (test on session ``k``, train on the others; see
-        :func:`pddslib.splits.run_split`). Part of the run's identity only when given.
+        :func:`pddslib.runs.splits.run_split`). Part of the run's identity only when given.
     """
 
     model: str
@@ -252,7 +252,7 @@ class RunSpec:
 
     @property
     def sampler_params(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`pddslib.resample.make_resampler` for this strategy."""
+        """Keyword arguments of :func:`pddslib.pdds.registry.make_resampler` for this strategy."""
         return dict(self.sampler)
 
     def identity(self) -> dict[str, Any]:
@@ -344,7 +344,7 @@ class RunSettings:
     recompute : bool
         Train again even when the cache holds the run (the new run replaces the cached one).
     jobs : int, "auto" or None
-        Runs trained at once (:mod:`pddslib.parallel`); not part of a run's identity.
+        Runs trained at once (:mod:`pddslib.runs.workers`); not part of a run's identity.
     """
 
     seeds: int | Sequence[int] = DEFAULT_SEEDS

@@ -9,9 +9,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from pddslib import plots  # noqa: E402
+from pddslib.paper import plots
+from pddslib.pdds.registry import plan_for
 from pddslib.reference import iemocap_counts  # noqa: E402
-from pddslib.resample import plan_for  # noqa: E402
 
 out = Path(__file__).resolve().parents[1] / "book" / "_static" / "headline.png"
 plan = plan_for("pdds", iemocap_counts("train"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pddslib import atomic
-from pddslib.atomic import atomic_dir, publish_once, remove_dir, sweep_orphans, temp_dir_name
+from pddslib.util import atomic
+from pddslib.util.atomic import atomic_dir, publish_once, remove_dir, sweep_orphans, temp_dir_name
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX processes and modes")
 FORK = mp.get_context("fork")

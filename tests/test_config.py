@@ -14,10 +14,19 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pddslib.config import (
+    DEMO_EPOCHS,
+    DEMO_MODEL_OVERRIDES,
+    RunSettings,
+    RunSpec,
+    TrainConfig,
+    corpus_defaults,
+    default_of,
+    sampler_defaults,
+)
 from pddslib.corpora.demo import DEFAULT_SCALE
-from pddslib.config import (DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSettings, RunSpec, TrainConfig, corpus_defaults,
-                            default_of, sampler_defaults)
-from pddslib.resample import PDDS, UniformBalancing, make_resampler
+from pddslib.pdds.registry import make_resampler
+from pddslib.pdds.resample import PDDS, UniformBalancing
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINING_NOTEBOOKS = ("table1", "table2", "fig5", "fig6", "readings")
@@ -79,7 +88,7 @@ def _parameters(notebook: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("notebook", TRAINING_NOTEBOOKS)
 def test_notebook_parameters_match_setup(notebook):
-    from pddslib.notebook import setup
+    from pddslib.paper.parameters import setup
 
     sig = inspect.signature(setup).parameters
     params = _parameters(notebook)
@@ -97,8 +106,9 @@ def test_notebook_parameters_match_setup(notebook):
 def test_cli_and_notebook_resolve_to_the_same_runs(tmp_path, monkeypatch):
     from pddslib.cli import build_parser
     from pddslib.cli.run import settings_from_args
-    from pddslib.notebook import setup
-    from pddslib.runner import load_corpus, run_key
+    from pddslib.paper.parameters import setup
+    from pddslib.runs.cache import run_key
+    from pddslib.runs.corpus import load_corpus
 
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path))
     args = build_parser().parse_args(["run", "--model", "cltnet", "--strategy", "uniform", "--out", str(tmp_path / "o")])
@@ -159,10 +169,10 @@ def test_every_command_documents_its_options_and_gives_examples():
 
 def test_a_cli_run_is_a_cache_hit_for_the_notebook(tmp_path, monkeypatch, capsys, one_thread):
     """`pdds run` then the notebook's setup() with the same choices: the notebook trains nothing."""
-    from pddslib import training
     from pddslib.cli import main
-    from pddslib.notebook import setup
-    from pddslib.runner import run_settings
+    from pddslib.paper.parameters import setup
+    from pddslib.runs import training
+    from pddslib.runs.sweep import run_settings
 
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path / "cache"))
     assert main(["run", "--model", "cltnet_text", "--strategy", "pdds", "--seeds", "1", "--epochs", "1",

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from pddslib.config import RunSpec, sampler_defaults
-from pddslib.controls import COPY, RANDOM_MIX, FlatPDDS, PlainMixup, RandomOversampling
-from pddslib.labels import CLASSES, cells_from_distributions
-from pddslib.resample import PDDS, all_strategies, make_resampler
+from pddslib.pdds.controls import COPY, RANDOM_MIX, FlatPDDS, PlainMixup, RandomOversampling
+from pddslib.pdds.labels import CLASSES, cells_from_distributions
+from pddslib.pdds.registry import all_strategies, make_resampler
+from pddslib.pdds.resample import PDDS
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,8 @@ def test_controls_are_strategies_with_declared_parameters():
 @pytest.mark.parametrize("strategy", ["oversample", "mixup", "flat"])
 def test_a_control_trains_through_the_runner(strategy, tmp_path):
     from pddslib.corpora import demo
-    from pddslib.runner import load_corpus, run_one
+    from pddslib.runs.corpus import load_corpus
+    from pddslib.runs.one import run_one
 
     corpus = load_corpus(str(demo.write_store(tmp_path / "store", scale=0.05)))
     small = (("d1", 16), ("d2", 8), ("d", 8), ("n_layers", 1), ("n_heads", 1), ("ff_dim", 16))

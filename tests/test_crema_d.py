@@ -19,8 +19,8 @@ import pytest
 
 from pddslib.cli import main
 from pddslib.corpora import crema_d, open_votes
-from pddslib.labels import agreement_cells, categorize, check_agreement
-from pddslib.votes import table_counts
+from pddslib.corpora.votes import table_counts
+from pddslib.pdds.labels import agreement_cells, categorize, check_agreement
 
 REPO = Path(__file__).resolve().parents[1]
 ACTORS = (1004, 1006, 1028, 1091)  # the quick demo's: three train actors, one test actor
@@ -66,8 +66,8 @@ def _n(x: int) -> str:
 
 
 def test_the_decisions_page_states_the_computed_numbers(crema_d_votes):
-    from pddslib.experiments import crema_d_rules
-    from pddslib.resample import plan_for
+    from pddslib.paper.experiments import crema_d_rules
+    from pddslib.pdds.registry import plan_for
 
     page = (REPO / "book" / "decisions.md").read_text().replace("**", "")
     rules = crema_d_rules(str(crema_d_votes), (1.0, 0.9, 0.8, 0.7))
@@ -248,7 +248,7 @@ def _parameters(notebook: str) -> dict[str, object]:
 def test_the_crema_d_notebook_parameters_match_setup():
     import inspect
 
-    from pddslib.notebook import setup
+    from pddslib.paper.parameters import setup
 
     sig = inspect.signature(setup).parameters
     params = _parameters("crema_d")
@@ -267,8 +267,8 @@ def test_setup_runs_a_release_a_store_and_the_demo(store, tree, audio_model, tmp
     import functools
 
     import pddslib.features.extract as fx
-    from pddslib.experiments import table2
-    from pddslib.notebook import banner, setup
+    from pddslib.paper.experiments import table2
+    from pddslib.paper.parameters import banner, setup
 
     # crema_d_root: extracted into `store` first (the real extraction, here with the small encoder)
     monkeypatch.setattr(fx, "extract_crema_d", functools.partial(fx.extract_crema_d, audio_model=audio_model,

@@ -10,9 +10,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pddslib.corpora import demo
-from pddslib.counts import CountTable
 from pddslib.features.store import FeatureStore
-from pddslib.labels import CLASSES
+from pddslib.pdds.counts import CountTable
+from pddslib.pdds.labels import CLASSES
 from pddslib.reference import iemocap_counts, six_class_sizes
 
 

@@ -26,10 +26,10 @@ from tiny_models import CONV_KERNEL, CONV_STRIDE, expected_frames, minilm_folder
 
 from pddslib.cli import main  # noqa: E402
 from pddslib.corpora import iemocap  # noqa: E402
-from pddslib.features.shards import ShardSet  # noqa: E402
 from pddslib.features.audio import AudioEncoder, AudioFileError, read_wav  # noqa: E402
 from pddslib.features.extract import extract  # noqa: E402
 from pddslib.features.pipeline import length_batches  # noqa: E402
+from pddslib.features.shards import ShardSet  # noqa: E402
 from pddslib.features.store import FeatureStore, StoreError  # noqa: E402
 from pddslib.features.text import TextEncoder  # noqa: E402
 

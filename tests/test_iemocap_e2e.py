@@ -14,8 +14,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from iemocap_fixture import tree_from_votes
+
 from pddslib.cli import main
 from pddslib.corpora import demo, iemocap
 from pddslib.reference import iemocap_counts, six_class_sizes

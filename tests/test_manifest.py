@@ -19,7 +19,7 @@ import pytest
 from pddslib.cli import main
 from pddslib.corpora import manifest, open_votes
 from pddslib.corpora.errors import CorpusFormatError
-from pddslib.votes import check, table_counts
+from pddslib.corpora.votes import check, table_counts
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("ang", "hap", "neu", "sad")
@@ -333,8 +333,8 @@ def test_a_manifest_with_text_trains_the_bimodal_model(votes_csv, audio_model, t
 @pytest.mark.usefixtures("one_thread")
 def test_the_notebooks_take_a_manifest_store(audio_store):
     """What `papermill notebooks/table1.ipynb -p corpus STORE -p models cltnet_audio` runs."""
-    from pddslib.experiments import table1, table1_summary
-    from pddslib.notebook import setup
+    from pddslib.paper.experiments import table1, table1_summary
+    from pddslib.paper.parameters import setup
 
     run = setup(corpus=str(audio_store), seeds=1, epochs=1)
     assert not run.synthetic and run.corpus.name == "manifest" and run.max_epochs == 1

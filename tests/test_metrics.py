@@ -13,7 +13,7 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from pddslib.metrics import confusion_matrix, evaluate, per_class_recall, unweighted_accuracy, weighted_accuracy
+from pddslib.runs.metrics import confusion_matrix, evaluate, per_class_recall, unweighted_accuracy, weighted_accuracy
 
 # An imbalanced 3-class case, worked out by hand.
 #   reference class 0 (6 samples): 5 predicted 0, 1 predicted 1      -> recall 5/6

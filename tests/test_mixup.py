@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from pddslib.mixup import interp_time, mix_labels, mix_padded, mix_samples, mix_sequences
+from pddslib.pdds.mixup import interp_time, mix_labels, mix_padded, mix_samples, mix_sequences
 
 
 def test_pad_alignment_by_hand():

@@ -15,10 +15,10 @@ from pddslib.models import (  # noqa: E402
     MODEL_NAMES,
     ORIGINAL_RECIPES,
     build_model,
+    common,  # noqa: E402
     count_parameters,
     model_config,
 )
-from pddslib.models import common  # noqa: E402
 from pddslib.models.common import BiLSTM, last_valid, run_lstm, same_padding  # noqa: E402
 from pddslib.models.mcsan import pooled_lengths  # noqa: E402
 from pddslib.models.speechtext import pool_valid_frames  # noqa: E402

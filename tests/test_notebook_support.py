@@ -6,7 +6,9 @@ import pytest
 
 from pddslib.config import DEMO_EPOCHS, DEMO_MODEL_OVERRIDES
 from pddslib.corpora.demo import DEFAULT_SCALE
-from pddslib.notebook import QUICK, pm, setup, table1_view, uniform_level
+from pddslib.paper.parameters import QUICK, setup, uniform_level
+from pddslib.paper.views import table1_view
+from pddslib.util.formats import pm
 
 
 def test_pm_formats_mean_and_spread():

@@ -1,14 +1,16 @@
-"""Concurrent runs (pddslib.parallel): the same runs as one at a time, cached the same way."""
+"""Concurrent runs (pddslib.runs.workers): the same runs as one at a time, cached the same way."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pddslib import parallel
 from pddslib.config import RunSpec
 from pddslib.corpora import demo
-from pddslib.runner import Corpus, load_corpus, run_key, run_specs
+from pddslib.runs import workers as parallel
+from pddslib.runs.cache import run_key
+from pddslib.runs.corpus import Corpus, load_corpus
+from pddslib.runs.sweep import run_specs
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -116,7 +118,7 @@ def test_cli_jobs_option():
 SWEEP = """
 import sys
 from pddslib.config import RunSpec
-from pddslib.runner import load_corpus, run_specs
+from pddslib.runs import load_corpus, run_specs
 
 if __name__ == "__main__":
     corpus = load_corpus(sys.argv[1])

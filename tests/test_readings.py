@@ -1,6 +1,6 @@
 """The open readings as options: uniform's unordered pairs, the size table, one-hot targets, the
 class-weighted loss, run keys that do not move for defaults, the CLI options and the chapter's
-rows (pddslib.readings)."""
+rows (pddslib.paper.readings)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from pddslib.config import RunSettings, RunSpec, TrainConfig, sampler_defaults, strategies
-from pddslib.counts import CountTable
+from pddslib.pdds.counts import CountTable
+from pddslib.pdds.registry import make_resampler, plan_for
+from pddslib.pdds.resample import LEVEL, PAIRS, UniformBalancing, unordered_targets
+from pddslib.pdds.smoothing import balance_clear
 from pddslib.reference import iemocap_counts
-from pddslib.resample import LEVEL, PAIRS, UniformBalancing, make_resampler, plan_for, unordered_targets
-from pddslib.smoothing import balance_clear
 
 ABC = ("a", "b", "c")
 
@@ -91,7 +92,7 @@ def test_unordered_uniform_draws_its_plan():
 
 # -- the size table ------------------------------------------------------------------------------
 def test_size_table_against_hand_computation_from_the_packaged_counts():
-    from pddslib.readings import reading_sizes
+    from pddslib.paper.readings import reading_sizes
 
     counts = iemocap_counts("train")
     sizes = reading_sizes(counts, n_train=5758).set_index(["normalize", "pairs"])
@@ -129,7 +130,8 @@ def test_size_table_against_hand_computation_from_the_packaged_counts():
 
 
 def test_size_table_flags_the_readings_consistent_with_the_paper():
-    from pddslib.readings import reading_sizes, sizes_view, sizes_words
+    from pddslib.paper.readings import reading_sizes
+    from pddslib.paper.readings_views import sizes_view, sizes_words
 
     sizes = reading_sizes(iemocap_counts("train")).set_index(["normalize", "pairs"])
     assert sizes["consistent"].to_dict() == {("none", "ordered"): False, ("none", "unordered"): False,
@@ -146,7 +148,7 @@ def test_size_table_flags_the_readings_consistent_with_the_paper():
 
 # -- targets = onehot ------------------------------------------------------------------------------
 def test_onehot_targets_change_only_the_original_rows():
-    from pddslib.runner import training_targets
+    from pddslib.runs.one import training_targets
 
     y = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 1],
                   [2 / 3, 1 / 3, 0], [1 / 3, 0, 2 / 3], [0.5, 0.5, 0.0]])
@@ -169,7 +171,7 @@ def test_onehot_targets_change_only_the_original_rows():
 
 # -- class_weight = balanced ------------------------------------------------------------------------
 def test_balanced_class_weights_are_inverse_class_frequencies():
-    from pddslib.training import sample_weights
+    from pddslib.runs.training import sample_weights
 
     y = np.array([[1, 0, 0], [1, 0, 0], [0.5, 0.5, 0], [0, 1, 0]])
     # masses: a 2.5, b 1.5, c 0 -> weights N / (C m): 4 / 7.5, 4 / 4.5, 0 (absent)
@@ -188,7 +190,7 @@ def test_weighted_kl_loss_and_an_unchanged_default():
     import torch
     import torch.nn.functional as F
 
-    from pddslib.training import kl_loss
+    from pddslib.runs.training import kl_loss
 
     torch.manual_seed(0)
     logits, target = torch.randn(5, 3), torch.softmax(torch.randn(5, 3), -1)
@@ -205,10 +207,10 @@ def test_weighted_kl_loss_and_an_unchanged_default():
 def test_train_model_passes_weights_only_when_asked(monkeypatch, class_weight):
     import torch
 
-    from pddslib import training
     from pddslib.corpora import demo
     from pddslib.features.store import FeatureStore
     from pddslib.models import build_model
+    from pddslib.runs import training
 
     store = FeatureStore.open(demo.ensure_store(0.05, 0))
     cpu = torch.device("cpu")
@@ -300,9 +302,9 @@ def test_pdds_plan_takes_pairs(capsys):
 # -- the chapter's rows ------------------------------------------------------------------------------
 def test_chapter_rows_reuse_table_runs_and_skip_recipes_a_model_lacks(tmp_path, monkeypatch):
     from pddslib.config import ORIGINAL_RECIPES
-    from pddslib.notebook import setup
-    from pddslib.readings import READINGS, reading_specs, readings_models, recipe_models, row_names
-    from pddslib.runner import run_key
+    from pddslib.paper.parameters import setup
+    from pddslib.paper.readings import READINGS, reading_specs, readings_models, recipe_models, row_names
+    from pddslib.runs.cache import run_key
 
     monkeypatch.setenv("PDDS_CACHE", str(tmp_path))
     run = setup(seeds=2)
@@ -345,7 +347,7 @@ def _fake_tests(significant: dict[tuple[str, str], bool]) -> pd.DataFrame:
 
 
 def test_conclusion_is_generated_from_the_numbers_and_flags_synthetic_data():
-    from pddslib.readings import conclusion
+    from pddslib.paper.readings_views import conclusion
 
     tests = _fake_tests({("none", "pdds"): True, ("pdds", "normalize=sum"): False, ("flat", "pdds"): False})
     text = conclusion(pd.DataFrame(), tests, synthetic=True, corpus_name="demo (synthetic, scale 0.05)")

@@ -109,7 +109,7 @@ def test_quick_table1_runs_and_projection(quick):
             assert math.isclose(pm["run_s"][s], want, rel_tol=1e-3, abs_tol=0.02)
     assert not pr["complete"] and set(pr["missing_models"]) == {"cltnet", "cltnet_audio", "speechtext", "mat"}
     assert pr["artifacts"]["table1"]["runs"] == 36 and pr["artifacts"]["fig6"]["runs"] == 15
-    # the same runs one at a time and concurrently (pddslib.parallel), when time was left for them
+    # the same runs one at a time and concurrently (pddslib.runs.workers), when time was left for them
     cc = t1["concurrency"]
     if "skipped" in cc:
         assert "would not fit" in cc["skipped"] or "no measured" in cc["skipped"]
@@ -217,7 +217,7 @@ def test_extraction_parity_runs_and_compares(one_thread):
 
 
 def test_autocast_off_restores_the_package_setting():
-    import pddslib.device as dev
+    import pddslib.util.device as dev
 
     before = dev.autocast_dtype
     with rehearsal.autocast_off():

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing, make_resampler, plan_for
-from pddslib.labels import CLASSES, cells_from_distributions
-from pddslib.mixup import mix_sequences
+from pddslib.pdds.labels import CLASSES, cells_from_distributions
+from pddslib.pdds.mixup import mix_sequences
+from pddslib.pdds.resample import AMBIGUOUS_MIX, CLEAR_MIX, counts_from_cells
 from pddslib.reference import iemocap_counts
-from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, counts_from_cells
 
 
 def training_set(counts, seed=0):
@@ -104,14 +104,14 @@ def test_fit_resample_materialises_arrays_and_sequences():
     assert np.allclose(X_res[:, 0], w * a + (1 - w) * b)
     seqs = [{"audio": np.full((k + 1, 2), float(k))} for k in range(12)]
     items, _ = s.fit_resample(seqs, y)
-    assert type(items) is list and len(items) == len(a)  # a list in, a list out (lazily: pddslib.torch)
+    assert type(items) is list and len(items) == len(a)  # a list in, a list out (lazily: pddslib.pdds.dataset)
     k = len(a) - 1
     assert items[k]["audio"].shape[0] == max(a[k], b[k]) + 1
     assert items[0] is seqs[0]
 
 
 def test_mixed_samples_is_lazy():
-    from pddslib.resample import MixedSamples
+    from pddslib.pdds.resample import MixedSamples
 
     s = PDDS(random_state=0).fit(np.eye(6)[[0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]])
     reads = []

@@ -9,14 +9,18 @@ import pandas as pd
 import pytest
 import torch
 
-from pddslib import training
 from pddslib.cli import main
+from pddslib.config import RunSpec, seed_list
 from pddslib.corpora import demo
-from pddslib.counts import CountTable
-from pddslib.labels import CLASSES
-from pddslib.resample import plan_for
-from pddslib.runner import (RunSpec, format_pm, load_corpus, run_key, run_one, run_specs, seed_list,
-                            summarise)
+from pddslib.pdds.counts import CountTable
+from pddslib.pdds.labels import CLASSES
+from pddslib.pdds.registry import plan_for
+from pddslib.runs import training
+from pddslib.runs.cache import run_key
+from pddslib.runs.corpus import load_corpus
+from pddslib.runs.one import run_one
+from pddslib.runs.sweep import run_specs, summarise
+from pddslib.util.formats import p_text, pm
 
 #: A small CLTNet for the tests that only need *a* run (cache, resume), not a good one.
 SMALL = (("d1", 16), ("d2", 8), ("d", 8), ("n_layers", 1), ("n_heads", 1), ("ff_dim", 16))
@@ -280,8 +284,10 @@ def test_summaries_and_seed_lists():
     assert s.loc["a", "wa_mean"] == pytest.approx(0.6) and s.loc["a", "wa_std"] == pytest.approx(0.1)
     assert s.loc["a", "ua_mean"] == pytest.approx(0.5) and s.loc["a", "ua_std"] == pytest.approx(math.sqrt(0.03))
     assert s.loc["a", "n_seeds"] == 3 and s.loc["b", "n_seeds"] == 1 and np.isnan(s.loc["b", "wa_std"])
-    assert format_pm(0.559, 0.012) == "55.9 ± 1.2"
-    assert format_pm(0.4, float("nan")) == "40.0"
+    assert pm(0.559, 0.012, scale=100) == "55.9 ± 1.2"
+    assert pm(0.4, float("nan"), scale=100) == "40.0"
+    assert pm(1.25, 0.5, sign=True) == "+1.2 ± 0.5" and pm(float("nan"), 0.1) == "–"
+    assert (p_text(0.0421), p_text(0.0421, relation=True), p_text(0.0004)) == ("0.042", "= 0.042", "< 0.001")
     assert seed_list(3) == [0, 1, 2] and seed_list([5, 7]) == [5, 7]
     with pytest.raises(ValueError):
         seed_list(0)

@@ -1,6 +1,6 @@
 """The samplers as a new user meets them: the estimator protocol (scikit-learn's and
 imbalanced-learn's checks), the three encodings of y, the output type of every accepted X, and
-pddslib.torch (PDDSDataset + pad_collate under a DataLoader)."""
+pddslib.pdds.dataset (PDDSDataset + pad_collate under a DataLoader)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing
-from pddslib.mixup import mix_sequences
-from pddslib.resample import AMBIGUOUS_MIX, CLEAR_MIX, HardLabelsWarning
+from pddslib.pdds.mixup import mix_sequences
+from pddslib.pdds.resample import AMBIGUOUS_MIX, CLEAR_MIX, HardLabelsWarning
 
 REPO = Path(__file__).resolve().parent.parent
 C3 = ("a", "b", "c")
@@ -439,7 +439,7 @@ def test_unsupported_X_is_a_type_error_naming_the_accepted_types(torch):
     for X in ({k: k for k in range(29)}, set(range(29)), "x" * 29, (k for k in range(29))):
         with pytest.raises(TypeError, match="accepted: numpy.ndarray, pandas.DataFrame"):
             make(PDDS).fit_resample(X, y)
-    with pytest.raises(TypeError, match=r"pddslib.torch.PDDSDataset"):
+    with pytest.raises(TypeError, match=r"pddslib.pdds.dataset.PDDSDataset"):
         make(PDDS).fit_resample(TensorDataset(torch.randn(29, 2)), y)
     with pytest.raises(TypeError, match="items must be numpy arrays"):
         make(PDDS).fit_resample(["a"] * 29, y)
@@ -452,7 +452,7 @@ def test_unsupported_X_is_a_type_error_naming_the_accepted_types(torch):
             make(PDDS).fit_resample(X, y)
 
 
-# -- pddslib.torch ------------------------------------------------------------------------------
+# -- pddslib.pdds.dataset ------------------------------------------------------------------------------
 class CountingBase:
     """A map-style dataset of (sequence (T_k, 3) float32 tensor, label) that counts its reads."""
 
@@ -474,7 +474,7 @@ class CountingBase:
 def test_dataloader_over_pddsdataset_gives_mixed_padded_batches(torch, align):
     from torch.utils.data import DataLoader
 
-    from pddslib.torch import PaddedBatch, PDDSDataset, pad_collate
+    from pddslib.pdds.dataset import PaddedBatch, PDDSDataset, pad_collate
 
     y = vote_counts()
     s = make(PDDS, align=align).fit(y)
@@ -504,7 +504,7 @@ def test_dataloader_over_pddsdataset_gives_mixed_padded_batches(torch, align):
 def test_pddsdataset_dict_items_and_bare_items(torch):
     from torch.utils.data import DataLoader
 
-    from pddslib.torch import PDDSDataset, pad_collate
+    from pddslib.pdds.dataset import PDDSDataset, pad_collate
 
     y = vote_counts()
     s = make(PDDS).fit(y)
@@ -535,7 +535,7 @@ def test_pddsdataset_dict_items_and_bare_items(torch):
 
 def test_pddsdataset_memory_is_flat_in_the_new_samples(torch):
     """The dataset stores the base and provenance arrays only, and reads the base lazily."""
-    from pddslib.torch import PDDSDataset
+    from pddslib.pdds.dataset import PDDSDataset
 
     y = vote_counts()
     sizes = {}
@@ -559,7 +559,7 @@ def test_pddsdataset_memory_is_flat_in_the_new_samples(torch):
 
 
 def test_pddsdataset_errors(torch):
-    from pddslib.torch import PDDSDataset, pad_collate
+    from pddslib.pdds.dataset import PDDSDataset, pad_collate
 
     y = vote_counts()
     with pytest.raises(ValueError, match="not fitted"):
@@ -574,17 +574,17 @@ def test_pddsdataset_errors(torch):
 
 
 def test_pddslib_torch_does_not_shadow_torch():
-    """pddslib/torch.py is pddslib.torch; every `import torch` in the package still gets torch."""
+    """pddslib/torch.py is pddslib.pdds.dataset; every `import torch` in the package still gets torch."""
     pytest.importorskip("torch")
-    code = ("import sys, pddslib.torch as pt, pddslib.training as tr, pddslib.mixup, torch\n"
+    code = ("import sys, pddslib.pdds.dataset as pt, pddslib.runs.training as tr, pddslib.pdds.mixup, torch\n"
             "assert pt.torch is torch is tr.torch is sys.modules['torch'], (pt.torch, tr.torch)\n"
             "assert 'pddslib' not in torch.__file__ and hasattr(torch, 'Tensor')\n"
-            "assert pt.__name__ == 'pddslib.torch' and pt.PDDSDataset.__module__ == 'pddslib.torch'\n")
+            "assert pt.__name__ == 'pddslib.pdds.dataset' and pt.PDDSDataset.__module__ == 'pddslib.pdds.dataset'\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env=_env())
 
 
 def test_core_import_needs_neither_torch_nor_sklearn():
-    code = ("import sys, pddslib, pddslib.resample, pddslib.resample_io\n"
+    code = ("import sys, pddslib, pddslib.pdds.resample, pddslib.pdds.inputs\n"
             "bad = {'torch', 'sklearn', 'imblearn'} & set(sys.modules)\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, env=_env())

@@ -17,14 +17,16 @@ import pandas as pd
 import pytest
 import torch
 
-from pddslib import training
 from pddslib.cli import main
 from pddslib.config import LOSO_SESSIONS, RunSpec
 from pddslib.corpora import demo
 from pddslib.features.store import FeatureStore, config_hash
-from pddslib.runner import CACHE_VERSION, load_corpus, run_key, run_one
-from pddslib.saved import ARCH_FILE, MODEL_FILE, SavedModelError, SavedRun
-from pddslib.splits import check_loso, fold_rows, run_split, validation_rows
+from pddslib.runs import training
+from pddslib.runs.cache import CACHE_VERSION, run_key
+from pddslib.runs.corpus import load_corpus
+from pddslib.runs.one import run_one
+from pddslib.runs.saved_models import ARCH_FILE, MODEL_FILE, SavedModelError, SavedRun
+from pddslib.runs.splits import check_loso, fold_rows, run_split, validation_rows
 
 #: A small CLTNet: these tests need *a* trained model, not a good one.
 SMALL = (("d1", 16), ("d2", 8), ("d", 8), ("n_layers", 1), ("n_heads", 1), ("ff_dim", 16))

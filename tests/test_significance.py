@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pddslib.metrics import unweighted_accuracy
-from pddslib.significance import compare_predictions, mcnemar, paired_bootstrap, seed_interval
+from pddslib.paper.significance import compare_predictions, mcnemar, paired_bootstrap, seed_interval
+from pddslib.runs.metrics import unweighted_accuracy
 
 
 def test_mcnemar_exact_by_hand():
@@ -34,7 +34,7 @@ def test_paired_bootstrap_extremes_and_ua():
     assert (r["d_wa"], r["wa_low"], r["wa_high"], r["p_wa"]) == (0.0, 0.0, 0.0, 1.0)
     r = paired_bootstrap(np.zeros((2, 6)), np.ones((2, 6)), truth, 3, n_boot=200)
     assert (r["d_wa"], r["wa_low"], r["wa_high"], r["p_wa"]) == (100.0, 100.0, 100.0, 0.0)
-    # the observed UA change is the change of pddslib.metrics' unweighted accuracy
+    # the observed UA change is the change of pddslib.runs.metrics' unweighted accuracy
     a = np.array([[1, 1, 0, 0, 1, 0]])
     b = np.array([[1, 0, 0, 1, 1, 1]])
     pred_a = np.where(a[0] == 1, truth, (truth + 1) % 3)
@@ -75,8 +75,8 @@ def test_compare_predictions_pairs_by_utterance_and_says_so_in_words():
 
 
 def test_experiment_significance_pairs_runs_by_seed():
-    from pddslib.experiments import significance
-    from pddslib.runner import ExperimentResult
+    from pddslib.paper.experiments import significance
+    from pddslib.runs.sweep import ExperimentResult
 
     utts, truth = [f"u{i}" for i in range(30)], ["a", "b", "c"] * 10
     rows, preds = [], {}

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from pddslib.counts import CountTable
+from pddslib.pdds.counts import CountTable
+from pddslib.pdds.smoothing import balance_clear, kernel_weights, pdds_plan, round_half_up, smooth_pairs
 from pddslib.reference import iemocap_counts
-from pddslib.smoothing import balance_clear, kernel_weights, pdds_plan, round_half_up, smooth_pairs
 
 W = math.exp(-0.5)  # Eq. (1) weight of a neighbour at distance 1 for sigma = 1
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pddslib.features.store import FeatureStore, StoreError, config_hash, write_store
-from pddslib.labels import CLASSES
+from pddslib.pdds.labels import CLASSES
 
 DIMS = {"audio": 6, "text": 4}
 

@@ -5,13 +5,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pddslib import training
 from pddslib.corpora import demo
 from pddslib.features.store import FeatureStore
-from pddslib.mixup import mix_sequences
 from pddslib.models import build_model
-from pddslib.training import (SequenceBank, TrainConfig, batches, kl_loss, mixed_batch, predict, seed_everything,
-                              train_model)
+from pddslib.pdds.mixup import mix_sequences
+from pddslib.runs import training
+from pddslib.runs.training import (
+    SequenceBank,
+    TrainConfig,
+    batches,
+    kl_loss,
+    mixed_batch,
+    predict,
+    seed_everything,
+    train_model,
+)
 
 CPU = torch.device("cpu")
 #: A small CLTNet (same code paths, a fraction of the work) for tests that train several times.
@@ -282,7 +290,7 @@ def test_training_reads_from_the_device_once_per_epoch(monkeypatch, store, banks
     import sys
 
     reads = {"n": 0}
-    ours = ("pddslib/training.py", "pddslib/mixup.py")
+    ours = ("pddslib/runs/training.py", "pddslib/pdds/mixup.py")
     for name in ("__float__", "__int__", "__bool__", "item", "tolist", "cpu", "numpy"):
         original = getattr(torch.Tensor, name)
 

@@ -8,15 +8,15 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
-
 from iemocap_fixture import small_release, write_tree
+
 from pddslib.cli import main
 from pddslib.corpora import crema_d, demo, iemocap, open_votes, source_from_flags
 from pddslib.corpora.errors import CorpusFormatError
-from pddslib.experiments import vote_counts
-from pddslib.labels import CLASSES
+from pddslib.corpora.votes import VOTE_COLUMNS, VoteTableError, check, table_columns
+from pddslib.paper.experiments import vote_counts
+from pddslib.pdds.labels import CLASSES
 from pddslib.reference import iemocap_counts, six_class_sizes
-from pddslib.votes import VOTE_COLUMNS, VoteTableError, check, table_columns
 
 UTTS = small_release(with_wavs=False)
 

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
 from iemocap_fixture import Utt, small_release, write_tree
+
 from pddslib.cli import main
 from pddslib.corpora import crema_d, iemocap
 from pddslib.corpora.errors import CorpusFormatError
-from pddslib.labels import VotePolicy, categorize, tally_votes
+from pddslib.pdds.labels import VotePolicy, categorize, tally_votes
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,14 @@ def expected_frames(n_samples: int) -> int:
 
 def save_tiny_models(root: Path, conv_kernel: tuple[int, ...] = CONV_KERNEL,
                      conv_stride: tuple[int, ...] = CONV_STRIDE) -> dict[str, Path]:
-    from transformers import (AutoTokenizer, BertConfig, BertModel, Data2VecAudioConfig, Data2VecAudioModel,
-                              Wav2Vec2FeatureExtractor)
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertModel,
+        Data2VecAudioConfig,
+        Data2VecAudioModel,
+        Wav2Vec2FeatureExtractor,
+    )
 
     torch.manual_seed(0)
     audio = Data2VecAudioModel(Data2VecAudioConfig(

@@ -44,10 +44,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.no_progress:  # also no "Loading weights" bars from transformers
         transformers.utils.logging.disable_progress_bar()
 
-    from ..features.extract import extract
+    from ..features.extract import extract, extract_crema_d, extract_manifest
     from ..features.store import FeatureStore
-
-    from ..features.extract import extract_crema_d, extract_manifest
 
     messages: list[str] = []
     log = messages.append if args.json else print

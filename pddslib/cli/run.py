@@ -55,7 +55,7 @@ def settings_from_args(args: argparse.Namespace):
 
 def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
     """DIR/runs.csv, DIR/predictions/<run>.csv and (given the run cache) DIR/models/<run>/ of each saved run."""
-    from ..saved import export_run, has_model, run_folder_name
+    from ..runs.saved_models import export_run, has_model, run_folder_name
 
     (out / "predictions").mkdir(parents=True, exist_ok=True)
     table = res.runs.drop(columns=[c for c in ("confusion", "losses", "val_losses", "spec", "encoders")
@@ -77,18 +77,21 @@ def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
-    from ..device import resolve_device
-    from ..runner import check_writable, default_run_cache, format_pm, load_corpus, run_settings
+    from ..runs.cache import check_writable, run_cache_dir
+    from ..runs.corpus import load_corpus
+    from ..runs.sweep import run_settings
+    from ..util.device import resolve_device
+    from ..util.formats import pm
 
     resolve_device(args.device)  # a bad --device fails here, before any folder or corpus is made
     settings = settings_from_args(args)
-    check_writable(args.cache or default_run_cache(), "run cache")
+    check_writable(run_cache_dir(args.cache or None), "run cache")
     out = check_writable(args.out, "output")
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
     if corpus.synthetic:
         print(f"corpus: {corpus.name} -- {corpus.data_note}", file=sys.stderr)
     res = run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
-    cache = Path(args.cache) if args.cache else default_run_cache()
+    cache = run_cache_dir(args.cache or None)
     written = _write_outputs(out, res, cache if settings.save_model else None)
     s = res.summary().iloc[0]
     n_folds = int(s.n_folds) if "n_folds" in s.index else None
@@ -102,17 +105,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         over = f"{n_folds} LOSO fold(s) x {int(s.n_seeds)} seed(s)" if n_folds else f"{int(s.n_seeds)} seed(s)"
         print(f"{args.model} / {args.strategy} over {over} on {corpus.name}: "
-              f"WA {format_pm(s.wa_mean, s.wa_std)}  UA {format_pm(s.ua_mean, s.ua_std)}  "
+              f"WA {pm(s.wa_mean, s.wa_std, scale=100)}  UA {pm(s.ua_mean, s.ua_std, scale=100)}  "
               f"(n_train {int(s.n_train)}{' mean' if n_folds else ''}); wrote {written}")
     return 0
 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
-    from ..config import (CLASS_WEIGHTS, DEFAULT_SEEDS, FOLD_PROTOCOLS, MODEL_NAMES, TARGETS, TrainConfig, default_of,
-                          strategies)
+    from ..config import (
+        FOLD_PROTOCOLS,
+        MODEL_NAMES,
+        default_of,
+        strategies,
+    )
     from ..corpora.demo import DEFAULT_SCALE
 
-    t = TrainConfig()
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds",
                        description="Train a model on a feature store with a resampling strategy, once per seed; "
                                    "write runs.csv and per-utterance predictions; print mean ± std.",
@@ -144,6 +150,31 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--folds", default="paper", choices=list(FOLD_PROTOCOLS),
                    help="paper: the store's split (IEMOCAP: sessions 1-4 train, 5 test; the default); loso: "
                         "leave-one-session-out, 5 folds x seeds, mean ± std over all of them")
+    _add_training(p)
+    g = p.add_argument_group("execution")
+    add_device(g)
+    g.add_argument("--jobs", type=jobs, default="auto", metavar="N",
+                   help="runs trained at once, in worker processes (auto: one per CPU on a CPU, each with one "
+                        "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on "
+                        "it (on a CPU, up to float noise)")
+    g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
+    g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
+    g.add_argument("--no-save-model", action="store_true",
+                   help="do not keep the trained weights (saves disk in sweeps; the numbers do not change)")
+    g.add_argument("--recompute", action="store_true",
+                   help="train again even when the run is cached (replaces it; e.g. to keep the weights of a run "
+                        "cached without them)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="writes DIR/runs.csv, DIR/predictions/ and DIR/models/<run>/ (run.json + weights)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_run)
+
+
+def _add_training(p: argparse.ArgumentParser) -> None:
+    """The training options of ``pdds run`` (their defaults read from :class:`pddslib.config.TrainConfig`)."""
+    from ..config import CLASS_WEIGHTS, DEFAULT_SEEDS, TARGETS, TrainConfig
+
+    t = TrainConfig()
     g = p.add_argument_group("training (defaults: the paper's, or the corpus's)")
     g.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS})")
     g.add_argument("--epochs", type=positive_int, default=None,
@@ -169,20 +200,3 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--original-recipe", action="store_true",
                    help="the model's original lr / batch / weight decay where they differ (e.g. MAT: lr 1e-4, batch 32)")
     g.add_argument("--amp", action="store_true", help="mixed precision (bf16/fp16) on CUDA")
-    g = p.add_argument_group("execution")
-    add_device(g)
-    g.add_argument("--jobs", type=jobs, default="auto", metavar="N",
-                   help="runs trained at once, in worker processes (auto: one per CPU on a CPU, each with one "
-                        "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on "
-                        "it (on a CPU, up to float noise)")
-    g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
-    g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
-    g.add_argument("--no-save-model", action="store_true",
-                   help="do not keep the trained weights (saves disk in sweeps; the numbers do not change)")
-    g.add_argument("--recompute", action="store_true",
-                   help="train again even when the run is cached (replaces it; e.g. to keep the weights of a run "
-                        "cached without them)")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="writes DIR/runs.csv, DIR/predictions/ and DIR/models/<run>/ (run.json + weights)")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.set_defaults(func=cmd_run)

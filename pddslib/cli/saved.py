@@ -1,4 +1,4 @@
-"""``pdds evaluate`` and ``pdds predict``: use the model a run saved (see :mod:`pddslib.saved`)."""
+"""``pdds evaluate`` and ``pdds predict``: use the model a run saved (see :mod:`pddslib.runs.saved_models`)."""
 
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ def _write_json(path: Path, obj: dict) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
-    from ..device import resolve_device
     from ..features.store import FeatureStore
-    from ..runner import check_writable
-    from ..saved import SavedRun
+    from ..runs.cache import check_writable
+    from ..runs.saved_models import SavedRun
+    from ..util.device import resolve_device
 
     resolve_device(args.device)
     run = SavedRun.open(args.run_dir)
@@ -80,9 +80,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import torch  # noqa: F401
 
-    from ..device import resolve_device
     from ..features.store import FeatureStore
-    from ..saved import SavedRun, format_distribution
+    from ..runs.saved_models import SavedRun, format_distribution
+    from ..util.device import resolve_device
 
     resolve_device(args.device)
     run = SavedRun.open(args.run_dir)
@@ -105,7 +105,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
-    from ..saved import SPLITS
+    from ..runs.saved_models import SPLITS
 
     p = sub.add_parser("evaluate", help="re-score a saved run's model on a feature store",
                        description="Rebuild a run's model from its folder, load its weights (safetensors), "

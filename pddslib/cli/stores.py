@@ -77,6 +77,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
+    from ..corpora.crema_d import DEFAULT_AGREEMENT
     from ..corpora.demo import DEFAULT_SCALE
 
     p = sub.add_parser("demo", help="write the synthetic demo corpus (or the CREMA-D demo) as a feature store",
@@ -91,7 +92,8 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
                    help="write the audio-only CREMA-D demo store instead (ten actors; the ml extra)")
     g.add_argument("--quick", action="store_true", help="four actors instead of ten")
     g.add_argument("--votes", metavar="CSV", help="votes from this tabulatedVotes.csv (default: the packaged rows)")
-    g.add_argument("--agreement", type=agreement, default=None, help="clear-sample threshold (default 0.8)")
+    g.add_argument("--agreement", type=agreement, default=None,
+                   help=f"clear-sample threshold (default {DEFAULT_AGREEMENT:g})")
     p.set_defaults(func=cmd_demo)
 
 

@@ -87,7 +87,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from ..config import sampler_defaults
-    from ..resample import plan_for
+    from ..pdds.registry import plan_for
 
     counts = counts_from_args(args)
     takes = sampler_defaults(args.strategy)

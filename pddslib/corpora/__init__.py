@@ -12,7 +12,7 @@ source          options                          what
 ``counts``      ``path``                         a ``pdds stats --json`` file
 ==============  ===============================  ==============================================
 
-The first five give a votes table (:mod:`pddslib.votes`); the last two only counts.
+The first five give a votes table (:mod:`pddslib.corpora.votes`); the last two only counts.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..votes import Votes
+from .votes import Votes
 
 __all__ = ["SOURCES", "open_votes", "source_from_flags"]
 
 
 def _iemocap(root: str | Path, sessions: str | Iterable[int] = (1, 2, 3, 4), policy: Any = "default") -> Votes:
-    from ..labels import CLASSES
+    from ..pdds.labels import CLASSES
     from . import iemocap
 
     if not root:
@@ -38,7 +38,7 @@ def _iemocap(root: str | Path, sessions: str | Iterable[int] = (1, 2, 3, 4), pol
 
 
 def _crema_d(path: str | Path = "download", modality: str = "voice", agreement: float | None = None) -> Votes:
-    from ..labels import check_agreement
+    from ..pdds.labels import check_agreement
     from . import crema_d
 
     agreement = crema_d.DEFAULT_AGREEMENT if agreement is None else check_agreement(agreement)
@@ -57,8 +57,8 @@ def _split_rows(table, split: str, label: str):
 
 
 def _manifest(path: str | Path, agreement: float | None = None, split: str = "train") -> Votes:
-    from ..votes import table_columns
     from . import manifest
+    from .votes import table_columns
 
     m = manifest.read(path, agreement=1.0 if agreement is None else agreement, check_audio=False)
     rule = f", agreement {m.agreement:g}" if m.agreement != 1.0 else ""
@@ -69,8 +69,8 @@ def _manifest(path: str | Path, agreement: float | None = None, split: str = "tr
 
 def _store(path: str | Path, split: str = "train") -> Votes:
     from ..features.store import FeatureStore
-    from ..labels import NO_CELL_REASONS
-    from ..votes import conform, table_columns
+    from ..pdds.labels import NO_CELL_REASONS
+    from .votes import conform, table_columns
 
     store = FeatureStore.open(path, validate=False)
     frame = store.manifest.copy()
@@ -87,7 +87,7 @@ def _store(path: str | Path, split: str = "train") -> Votes:
 
 
 def _demo(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] = (1, 2, 3, 4, 5)) -> Votes:
-    from ..labels import CLASSES
+    from ..pdds.labels import CLASSES
     from . import demo, iemocap
 
     sessions = iemocap.session_list(sessions)
@@ -108,7 +108,7 @@ def _reference(split: str = "train") -> Votes:
 
 
 def _counts(path: str | Path) -> Votes:
-    from ..counts import CountTable
+    from ..pdds.counts import CountTable
 
     table = CountTable.read_json(path)
     return Votes("counts", f"counts file {path}", table.classes, aggregate={"all": table})
@@ -129,7 +129,7 @@ def open_votes(source: str, **options: Any) -> Votes:
     source : {"iemocap", "crema-d", "demo", "manifest", "store", "reference", "counts"}
     **options
         The source's options: ``iemocap``: ``root``, ``sessions`` (default ``(1, 2, 3, 4)``, or
-        ``"1,2,3,4"``), ``policy`` (a name or a :class:`~pddslib.labels.VotePolicy`, default
+        ``"1,2,3,4"``), ``policy`` (a name or a :class:`~pddslib.pdds.labels.VotePolicy`, default
         ``"default"``); ``crema-d``: ``path`` (the csv, its folder, or ``"download"``, the
         default), ``modality`` (default ``"voice"``), ``agreement`` (the clear-sample threshold,
         default :data:`pddslib.corpora.crema_d.DEFAULT_AGREEMENT`; 1 = every rater agrees);

@@ -5,14 +5,14 @@ Each row holds the vote counts of one clip in one rating modality; the row id is
 Columns ``A, D, F, H, N, S`` count votes for anger, disgust, fear, happy, neutral and sad. Each
 crowd rater gives one emotion, so the votes of a clip go straight into the same categories as
 IEMOCAP's (clear, ambiguous, tie, other). :func:`votes` returns them as a votes table
-(:mod:`pddslib.votes`); a clip's one-hot label is the emotion with the most votes, ``xxx`` on a tie
+(:mod:`pddslib.corpora.votes`); a clip's one-hot label is the emotion with the most votes, ``xxx`` on a tie
 (:func:`consensus`, the same as CREMA-D's own ``emoVote``).
 
 The clear-sample rule
 ---------------------
 About nine crowd raters vote on each clip, so "every rater agrees" (IEMOCAP's rule, three
 evaluators) leaves 383 clear clips of 7,442 (disgust: 2). CREMA-D's rule is an agreement
-threshold (:func:`pddslib.labels.agreement_cells`): a clip is clear when its top emotion holds
+threshold (:func:`pddslib.pdds.labels.agreement_cells`): a clip is clear when its top emotion holds
 at least :data:`DEFAULT_AGREEMENT` of the votes, ambiguous when the top two together do (and
 neither place is shared). ``agreement=1`` gives the unanimous rule. The default is justified on the
 book's Decisions page (``tests/test_crema_d.py`` computes the numbers it states).
@@ -29,7 +29,6 @@ Affective Computing 5(4), 2014. Data: Open Database License 1.0 / Database Conte
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 import urllib.request
@@ -38,10 +37,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..counts import CountTable
-from ..labels import agreement_cells
-from ..votes import NO_CONSENSUS, conform, table_counts
+from ..pdds.counts import CountTable
+from ..pdds.labels import agreement_cells
+from ..util.hashing import file_hash
 from .errors import CorpusFormatError
+from .votes import NO_CONSENSUS, conform, table_counts
 
 #: CREMA-D's six emotions, in the order of its columns A, D, F, H, N, S.
 CLASSES: tuple[str, ...] = ("ang", "dis", "fea", "hap", "neu", "sad")
@@ -60,8 +60,8 @@ SHA256 = "774d9d759cb5caf2542758a39eca8c0f1d2777f9987ff5d5adf8066d192f377b"
 
 
 def default_cache_dir() -> Path:
-    """``$PDDS_CACHE`` or ``~/.cache/pddslib`` (:func:`pddslib.cache.cache_root`)."""
-    from ..cache import cache_root
+    """``$PDDS_CACHE`` or ``~/.cache/pddslib`` (:func:`pddslib.util.locations.cache_root`)."""
+    from ..util.locations import cache_root
 
     return cache_root()
 
@@ -91,7 +91,7 @@ def download(cache_dir: str | Path | None = None, url: str = URL, sha256: str | 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = cache / "crema-d" / "tabulatedVotes.csv"
     if target.is_file() and not force:
-        if sha256 is None or _sha256(target) == sha256:
+        if sha256 is None or file_hash(target) == sha256:
             return target
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
@@ -99,7 +99,7 @@ def download(cache_dir: str | Path | None = None, url: str = URL, sha256: str | 
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
-        if sha256 is not None and (got := _sha256(Path(tmp))) != sha256:
+        if sha256 is not None and (got := file_hash(Path(tmp))) != sha256:
             raise OSError(f"{url}: checksum {got} differs from the expected {sha256}")
         os.replace(tmp, target)
     except BaseException:
@@ -108,12 +108,6 @@ def download(cache_dir: str | Path | None = None, url: str = URL, sha256: str | 
     return target
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def resolve(path: str | Path) -> Path:
@@ -153,7 +147,7 @@ def parse_file_name(name: str) -> tuple[int, str, str, str]:
 
 def votes(path: str | Path = "download", modality: str = "voice",
           agreement: float = DEFAULT_AGREEMENT) -> pd.DataFrame:
-    """The votes table of one rating modality (the contract of :mod:`pddslib.votes`).
+    """The votes table of one rating modality (the contract of :mod:`pddslib.corpora.votes`).
 
     Parameters
     ----------
@@ -162,7 +156,7 @@ def votes(path: str | Path = "download", modality: str = "voice",
     modality : {"voice", "face", "audiovisual"}
         Voice-only rows by default (the ones that matter for speech emotion recognition).
     agreement : float
-        The clear-sample rule's threshold in (0.5, 1] (:func:`pddslib.labels.agreement_cells`);
+        The clear-sample rule's threshold in (0.5, 1] (:func:`pddslib.pdds.labels.agreement_cells`);
         default :data:`DEFAULT_AGREEMENT`; 1 = every rater agrees. ``dist_*`` is the rule's label
         distribution (one-hot for clear clips, the two emotions for ambiguous ones), ``votes_*``
         the raw votes.
@@ -244,7 +238,7 @@ def consensus(counts: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of str, shape (N,)
-        A class code, or :data:`~pddslib.votes.NO_CONSENSUS` when two or more emotions share
+        A class code, or :data:`~pddslib.corpora.votes.NO_CONSENSUS` when two or more emotions share
         the most votes (CREMA-D's ``emoVote`` then lists them, e.g. ``N:S``).
     """
     counts = np.asarray(counts)

@@ -138,8 +138,8 @@ def write_audio_model(folder: str | Path, seed: int = 0, dim: int = 32) -> Path:
 
 def demo_dir(actors: Sequence[int], seed: int, votes: str | Path | None) -> Path:
     """``$PDDS_CACHE/crema-d-demo/<key>``: where the demo's tree, encoder and store are cached."""
-    from ..cache import cache_path
     from ..features.store import config_hash
+    from ..util.locations import cache_path
 
     source = "packaged" if votes is None else str(Path(votes).resolve()) if str(votes) != "download" else "download"
     key = config_hash({"actors": sorted(int(a) for a in actors), "seed": seed, "votes": source,
@@ -150,7 +150,7 @@ def demo_dir(actors: Sequence[int], seed: int, votes: str | Path | None) -> Path
 def ensure_parts(actors: Sequence[int] = SAMPLE_ACTORS, seed: int = 0,
                  votes: str | Path | None = None) -> tuple[Path, Path]:
     """The demo's tree and audio encoder, generated on first use and cached (published write-once)."""
-    from ..atomic import publish_once
+    from ..util.atomic import publish_once
 
     base = demo_dir(actors, seed, votes)
     base.mkdir(parents=True, exist_ok=True)

@@ -33,12 +33,12 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..counts import CountTable
-from ..labels import CLASSES, NO_CELL_REASONS
+from ..pdds.counts import CountTable
+from ..pdds.labels import CLASSES, NO_CELL_REASONS
+from ..pdds.smoothing import round_half_up
 from ..reference import iemocap_reference
-from ..smoothing import round_half_up
-from ..votes import NO_CONSENSUS, conform
 from . import iemocap
+from .votes import NO_CONSENSUS, conform
 
 OUT_OF_SIX = ("sur", "fea", "dis", "oth")
 #: Default size of the demo corpus (fraction of IEMOCAP): about 740 six-class utterances (160 in
@@ -84,7 +84,7 @@ _EXCLUDED_REASON = "an evaluator names none of the classes"
 
 
 def votes(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] | None = None) -> pd.DataFrame:
-    """The votes table of the demo corpus (the contract of :mod:`pddslib.votes`).
+    """The votes table of the demo corpus (the contract of :mod:`pddslib.corpora.votes`).
 
     Parameters
     ----------
@@ -308,7 +308,7 @@ def write_store(out: str | Path, scale: float = DEFAULT_SCALE, seed: int = 0, *,
 
 def cache_dir() -> Path:
     """Where generated demo stores are kept (``$PDDS_CACHE/demo``, default ``~/.cache/pddslib/demo``)."""
-    from ..cache import cache_path
+    from ..util.locations import cache_path
 
     return cache_path("demo")
 

@@ -24,10 +24,30 @@ from typing import Iterable, NamedTuple, Sequence
 
 import pandas as pd
 
-from ..counts import CountTable
-from ..labels import CLASSES, IEMOCAP_CONSENSUS, IEMOCAP_WORDS, Evaluation, VotePolicy, tally_votes
-from ..votes import conform, table_counts
+from ..pdds.counts import CountTable
+from ..pdds.labels import CLASSES, Evaluation, VotePolicy, tally_votes
 from .errors import CorpusFormatError
+from .votes import conform, table_counts
+
+#: IEMOCAP label words -> codes. "Neutral state" is how some files write Neutral.
+IEMOCAP_WORDS: dict[str, str] = {
+    "anger": "ang",
+    "happiness": "hap",
+    "sadness": "sad",
+    "neutral": "neu",
+    "neutral state": "neu",
+    "excited": "exc",
+    "frustration": "fru",
+    "surprise": "sur",
+    "fear": "fea",
+    "disgust": "dis",
+    "other": "oth",
+}
+
+#: Consensus codes that IEMOCAP's header lines may carry.
+IEMOCAP_CONSENSUS: frozenset[str] = frozenset(
+    {"ang", "hap", "sad", "neu", "exc", "fru", "sur", "fea", "dis", "oth", "xxx"}
+)
 
 #: The session-to-split map of the paper (and of the usual IEMOCAP protocol).
 SPLIT_SESSIONS: dict[str, tuple[int, ...]] = {"train": (1, 2, 3, 4), "test": (5,)}
@@ -337,7 +357,7 @@ NO_EVALUATOR = "no categorical evaluator lines"
 
 def votes(root: str | Path, sessions: str | Iterable[int] = TRAIN_SESSIONS,
           policy: str | VotePolicy = "default", classes: Sequence[str] = CLASSES) -> pd.DataFrame:
-    """The votes table of an IEMOCAP release (the contract of :mod:`pddslib.votes`).
+    """The votes table of an IEMOCAP release (the contract of :mod:`pddslib.corpora.votes`).
 
     Parameters
     ----------
@@ -347,7 +367,7 @@ def votes(root: str | Path, sessions: str | Iterable[int] = TRAIN_SESSIONS,
     sessions : str or iterable of int
         Sessions to read, e.g. ``(1, 2, 3, 4)`` or ``"1,2,3,4"``.
     policy : str or VotePolicy
-        A vote policy or its name (:meth:`~pddslib.labels.VotePolicy.named`).
+        A vote policy or its name (:meth:`~pddslib.pdds.labels.VotePolicy.named`).
     classes : sequence of str
         The classes of the label distributions.
 

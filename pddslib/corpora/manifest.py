@@ -23,7 +23,7 @@ Columns (the header names them; any order; other columns are ignored)
 Labels: exactly one of ``votes_<class>`` columns and ``dist_<class>`` columns, or a ``label``
 column alone. The classes are the ``<class>`` suffixes in header order; with ``label`` alone,
 the distinct labels in sorted order (or ``classes=`` given). Clear and ambiguous rows follow the
-agreement rule (:func:`pddslib.labels.agreement_cells`, default 1: every vote agrees, the
+agreement rule (:func:`pddslib.pdds.labels.agreement_cells`, default 1: every vote agrees, the
 paper's rule); a hard label is a clear row of its class. An utterance whose test label is not
 unique (two classes share the most votes) has no consensus (``xxx``) and is left out of a
 feature store (counted).
@@ -43,9 +43,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..labels import agreement_cells, check_agreement
-from ..votes import NO_CONSENSUS, conform
+from ..pdds.labels import agreement_cells, check_agreement
 from .errors import CorpusFormatError
+from .votes import NO_CONSENSUS, conform
 
 #: The columns a manifest may have besides the label columns.
 COLUMNS: tuple[str, ...] = ("path", "utt_id", "text", "split", "speaker", "session", "dialog", "gender", "label")
@@ -66,7 +66,7 @@ class Manifest:
     labels : {"votes", "distribution", "label"}
         Which label columns it has.
     table : pandas.DataFrame
-        The votes table (:mod:`pddslib.votes`) of every row, then ``session, dialog, speaker,
+        The votes table (:mod:`pddslib.corpora.votes`) of every row, then ``session, dialog, speaker,
         gender``, ``votes_<class>`` (votes manifests), ``audio_path`` (resolved), ``text`` (when
         the manifest has it) and ``line`` (the CSV line).
     has_text : bool
@@ -189,6 +189,23 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
     agreement = check_agreement(agreement)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: manifest not found (expected a CSV with one row per utterance)")
+    raw = _read_csv(path)
+    kind, found = _label_columns(path, list(raw.columns))
+    if raw.empty:
+        raise _fail(path, 1, None, "a header but no rows; expected one row per utterance")
+    cls, values = _label_values(path, raw, kind, found, classes)
+    consensus = _consensus(path, raw, kind, values, cls)
+    audio = _resolve_audio(path, raw, check_audio)
+    utt = _utterance_ids(path, raw, audio)
+    speaker, split, session = _speaker_split_session(path, raw, utt)
+    frame = _frame(raw, kind, values, cls, agreement, utt, split, consensus, session, speaker, audio)
+    has_text = "text" in raw.columns
+    table = conform(frame, cls, source=str(path))
+    return Manifest(path, cls, kind, table, has_text, "split" in raw.columns, agreement)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The manifest's rows as strings, with a header that has no duplicates and a ``path`` column."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
     except pd.errors.EmptyDataError:
@@ -202,10 +219,12 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
         raise _fail(path, 1, dup[0], "appears twice in the header")
     if "path" not in raw.columns:
         raise _fail(path, 1, "path", "missing; expected a 'path' column holding each utterance's audio file")
-    kind, found = _label_columns(path, list(raw.columns))
-    if raw.empty:
-        raise _fail(path, 1, None, "a header but no rows; expected one row per utterance")
+    return raw
 
+
+def _label_values(path: Path, raw: pd.DataFrame, kind: str, found: list[str],
+                  classes: Sequence[str] | None) -> tuple[tuple[str, ...], np.ndarray]:
+    """The classes and the ``(N, C)`` votes, distributions or one-hot labels of the rows."""
     if kind == "label":
         labels = raw["label"].str.strip()
         empty = np.flatnonzero((labels == "").to_numpy())
@@ -237,6 +256,11 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
             if len(none):
                 raise _fail(path, int(none[0]) + 2, ",".join(cols), "no votes; every row needs at least one")
 
+    return cls, values
+
+
+def _consensus(path: Path, raw: pd.DataFrame, kind: str, values: np.ndarray, cls: tuple[str, ...]) -> pd.Series:
+    """The test label of every row: its ``label``, else the plurality of its votes."""
     # the test label
     if "label" in raw.columns:
         consensus = raw["label"].str.strip()
@@ -250,7 +274,11 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
     else:
         consensus = pd.Series(_plurality(values, cls))
 
-    audio = _resolve_audio(path, raw, check_audio)
+    return consensus
+
+
+def _utterance_ids(path: Path, raw: pd.DataFrame, audio: Sequence[str]) -> pd.Series:
+    """Unique utterance ids (``utt_id``, or the audio file's name)."""
     utt = raw["utt_id"].str.strip() if "utt_id" in raw.columns else pd.Series([Path(p).stem for p in audio])
     for i in np.flatnonzero((utt == "").to_numpy()):
         raise _fail(path, int(i) + 2, "utt_id", "empty; expected a unique id")
@@ -262,6 +290,11 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
         hint = "" if "utt_id" in raw.columns else " (the default id is the file name; add a unique utt_id column)"
         raise _fail(path, i + 2, col, f"utterance id {utt.iloc[i]!r} repeats line {first + 2}{hint}")
 
+    return utt
+
+
+def _speaker_split_session(path: Path, raw: pd.DataFrame, utt: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Speakers, train/test split (given, or a hash of the speaker) and whole-number sessions."""
     speaker = raw["speaker"].str.strip() if "speaker" in raw.columns else pd.Series([""] * len(raw))
     if "split" in raw.columns:
         split = raw["split"].str.strip()
@@ -279,6 +312,13 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
             i = int(bad[0])
             raise _fail(path, i + 2, "session", f"{session.iloc[i]!r} is not a whole number")
 
+    return speaker, split, session
+
+
+def _frame(raw: pd.DataFrame, kind: str, values: np.ndarray, cls: tuple[str, ...], agreement: float,
+           utt: pd.Series, split: pd.Series, consensus: pd.Series, session: pd.Series, speaker: pd.Series,
+           audio: Sequence[str]) -> pd.DataFrame:
+    """The votes table's columns for these rows (before :func:`conform` checks them)."""
     cells = agreement_cells(values, agreement)
     frame = pd.DataFrame({
         "utt_id": utt.to_numpy(), "split": split.to_numpy(), "consensus": consensus.to_numpy(),
@@ -297,12 +337,10 @@ def read(path: str | Path, *, agreement: float = 1.0, classes: Sequence[str] | N
             frame[f"votes_{c}"] = values[:, k].astype(np.int64)
         frame["n_votes"] = values.sum(1).astype(np.int64)
     frame["audio_path"] = audio
-    has_text = "text" in raw.columns
-    if has_text:
+    if "text" in raw.columns:
         frame["text"] = raw["text"].to_numpy()
     frame["line"] = np.arange(len(raw)) + 2
-    table = conform(frame, cls, source=str(path))
-    return Manifest(path, cls, kind, table, has_text, "split" in raw.columns, agreement)
+    return frame
 
 
 def _plurality(values: np.ndarray, classes: Sequence[str]) -> np.ndarray:

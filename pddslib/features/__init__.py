@@ -1,0 +1,1 @@
+"""Feature extraction (data2vec audio + BERT text) and the feature store that runs read."""

@@ -224,7 +224,7 @@ class AudioEncoder:
         """
         from transformers import AutoFeatureExtractor, AutoModel
 
-        from ..device import resolve_device
+        from ..util.device import resolve_device
 
         dev = resolve_device(device)
         model = load_pretrained(AutoModel.from_pretrained, name, "audio model")
@@ -337,7 +337,7 @@ class AudioEncoder:
         """Features of a batch of waves (16 kHz): one ``(T_i, dim)`` float32 array each."""
         import torch
 
-        from ..device import autocast_dtype
+        from ..util.device import autocast_dtype
 
         if not waves:
             return []

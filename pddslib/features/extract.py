@@ -70,7 +70,7 @@ LABEL_KEYS = ("policy", "inputs")
 def extraction_config(*, sessions: Sequence[int], audio_model: str | Path, text_model: str | Path,
                       audio_layer: str | int, policy: Any, dtype: str) -> dict[str, Any]:
     """The configuration that determines the features and labels (recorded in the store and hashed)."""
-    from ..labels import VotePolicy
+    from ..pdds.labels import VotePolicy
 
     pol = VotePolicy.named(policy) if isinstance(policy, str) else policy
     return corpus_config("iemocap", {"sessions": sorted(int(s) for s in sessions)}, dataclasses.asdict(pol),
@@ -120,7 +120,7 @@ def _annotation_hash(root: Path, sessions: Sequence[int]) -> str:
 def read_inputs(root: str | Path, sessions: Sequence[int], policy: Any, workers: int = 2) -> IemocapInputs:
     """Read the labels, transcripts and wav headers of the 6-class utterances; hash the inputs."""
     from ..corpora import iemocap
-    from ..labels import CLASSES, VotePolicy
+    from ..pdds.labels import CLASSES, VotePolicy
 
     root = Path(root)
     pol = VotePolicy.named(policy) if isinstance(policy, str) else policy
@@ -224,7 +224,7 @@ class _Totals:
 
 def _load_encoders(audio_model: Any, text_model: Any, audio_layer: Any, device: str, inputs: ExtractionInputs):
     """The device and encoders; no text encoder (None) for an audio-only corpus."""
-    from ..device import resolve_device
+    from ..util.device import resolve_device
     from .audio import AudioEncoder
 
     dev = resolve_device(device)
@@ -338,7 +338,7 @@ def extract(root: str | Path, out: str | Path, *, sessions: Sequence[int] = (1, 
     shard_size : int
         Utterances per shard (the unit of resumption).
     policy : str or VotePolicy
-        Vote policy of the label distributions (see :class:`pddslib.labels.VotePolicy`).
+        Vote policy of the label distributions (see :class:`pddslib.pdds.labels.VotePolicy`).
     overwrite : bool
         Replace a store in ``out`` that was extracted with other settings.
     progress : bool

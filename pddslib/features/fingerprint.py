@@ -30,20 +30,14 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from ..util.hashing import file_hash
+
 ALGORITHM = "sha256"
 DIST_DECIMALS = 8
 #: Manifest columns that enter the digest (besides ``dist_<class>`` and ``<modality>_len``).
 TEXT_COLUMNS: tuple[str, ...] = ("utt_id", "split", "consensus", "category", "major", "minor")
-_CHUNK = 1 << 22
 
 
-def hash_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (hex), read in 4 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _text(x: Any) -> str:
@@ -88,7 +82,7 @@ def array_record(folder: Path, modality: str) -> dict[str, Any]:
     a_path = folder / f"{modality}.npy"
     st = os.stat(a_path)
     return {"file": a_path.name, "bytes": int(st.st_size), "mtime_ns": int(st.st_mtime_ns),
-            "sha256": hash_file(a_path), "offsets_sha256": hash_file(folder / f"{modality}_offsets.npy")}
+            "sha256": file_hash(a_path), "offsets_sha256": file_hash(folder / f"{modality}_offsets.npy")}
 
 
 def record(folder: Path, manifest: pd.DataFrame, classes: Sequence[str], modalities: Sequence[str], *,

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from ..util.hashing import file_hash
 from .audio import WavInfo, wav_info
 from .store import config_hash
 
@@ -81,11 +82,8 @@ def listing(items: list[str], total: int, what: str) -> str:
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """The content digest of a wav (blake2b, 16 bytes): wavs are many and only compared with each other."""
+    return file_hash(path, "blake2b", digest_size=16)
 
 
 def read_wavs(paths: Sequence[Path], workers: int = 2) -> tuple[list[WavInfo], list[str]]:

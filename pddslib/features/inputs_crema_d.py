@@ -56,7 +56,7 @@ def read_crema_d_inputs(root: str | Path, *, agreement: float | None = None, vot
                         synthetic: bool = False) -> tuple[ExtractionInputs, dict[str, Any], dict[str, Any]]:
     """The clips to store, the feature settings and the label policy of a CREMA-D release."""
     from ..corpora import crema_d
-    from ..labels import check_agreement
+    from ..pdds.labels import check_agreement
 
     wav_dir, table_path = release_paths(root, votes)
     agreement = crema_d.DEFAULT_AGREEMENT if agreement is None else check_agreement(agreement)

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_dir, remove_dir
+from ..util.atomic import atomic_dir, remove_dir
 from .store import StoreError, config_hash
 
 

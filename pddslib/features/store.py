@@ -34,8 +34,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_dir, link_or_copy, publish_once
-from ..jsonfile import read_object
+from ..util.atomic import atomic_dir, link_or_copy, publish_once
+from ..util.hashing import file_hash
+from ..util.jsonfile import read_object
 from . import fingerprint as fpr
 
 FORMAT = "pddslib-feature-store"
@@ -334,9 +335,9 @@ def _open_modality(path: Path, mod: str, info: Mapping[str, Any], manifest: pd.D
         raise StoreError(f"{o_path}: utterance {manifest['utt_id'].iloc[i]} has {np.diff(off)[i]} "
                          f"frames but manifest.csv says {mod}_len = {lens[i]}")
     if rec is not None:
-        if fpr.hash_file(o_path) != rec["offsets_sha256"]:
+        if file_hash(o_path) != rec["offsets_sha256"]:
             raise _stale(o_path, "sha256")
-        if a_path.stat().st_mtime_ns != rec["mtime_ns"] and fpr.hash_file(a_path) != rec["sha256"]:
+        if a_path.stat().st_mtime_ns != rec["mtime_ns"] and file_hash(a_path) != rec["sha256"]:
             raise _stale(a_path, "modified after assembly, and its sha256 differs")
     if validate:
         _check_finite(a_path, arr, off, manifest)
@@ -537,8 +538,8 @@ class FeatureStore:
         return self.manifest["consensus"].map(index).to_numpy(dtype=np.int64)
 
     def cells(self) -> np.ndarray:
-        """``(N, 2)`` (major, minor) cells as the vote policy decided (see pddslib.labels)."""
-        from ..labels import cells_from_categories
+        """``(N, 2)`` (major, minor) cells as the vote policy decided (see pddslib.pdds.labels)."""
+        from ..pdds.labels import cells_from_categories
 
         m = self.manifest
         return cells_from_categories(m["category"].tolist(), m["major"].tolist(), m["minor"].tolist(),

@@ -71,7 +71,7 @@ class TextEncoder:
         """Load tokenizer and model (hub name or local folder)."""
         from transformers import AutoModel, AutoTokenizer
 
-        from ..device import resolve_device
+        from ..util.device import resolve_device
 
         tok = load_pretrained(AutoTokenizer.from_pretrained, name, "text tokenizer")
         model = load_pretrained(AutoModel.from_pretrained, name, "text model")
@@ -106,7 +106,7 @@ class TextEncoder:
         """Last hidden layer at the kept positions, one ``(len(keep), dim)`` float32 array per item."""
         import torch
 
-        from ..device import autocast_dtype
+        from ..util.device import autocast_dtype
 
         if not tokens:
             return []

@@ -50,8 +50,8 @@ __all__ = [
 # name -> (model class, config class, config fields fixed by the name)
 _REGISTRY: dict[str, tuple[type[nn.Module], type, dict[str, Any]]] = {
     "cltnet": (CLTNet, CLTNetConfig, {}),
-    "cltnet_audio": (CLTNet, CLTNetConfig, {"modalities": ("audio",)}),
-    "cltnet_text": (CLTNet, CLTNetConfig, {"modalities": ("text",)}),
+    "cltnet_audio": (CLTNet, CLTNetConfig, {"modalities": MODEL_INPUTS["cltnet_audio"]}),
+    "cltnet_text": (CLTNet, CLTNetConfig, {"modalities": MODEL_INPUTS["cltnet_text"]}),
     "speechtext": (SpeechText, SpeechTextConfig, {}),
     "mat": (MAT, MATConfig, {}),
     "mcsan": (MCSAN, MCSANConfig, {}),

@@ -282,11 +282,3 @@ def same_conv1d(x: Tensor, conv: nn.Conv1d, mask: Tensor) -> Tensor:
     x = zero_padding(x, mask).transpose(1, 2)  # (B, D, T)
     x = F.pad(x, same_padding(conv.kernel_size[0]))  # (B, D, T + k - 1)
     return conv(x).transpose(1, 2)  # (B, T, C_out)
-
-
-def kl_loss(logits: Tensor, targets: Tensor) -> Tensor:
-    """KL divergence of Eq. (6), ``sum_i y_i log(y_i / y_hat_i)``, averaged over the batch.
-
-    A convenience for tests and benchmarks; the training loop owns the real loss.
-    """
-    return F.kl_div(F.log_softmax(logits, dim=-1), targets, reduction="batchmean")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..counts import CountTable
+from ..pdds.counts import CountTable
 
 
 @lru_cache(maxsize=None)

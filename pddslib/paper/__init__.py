@@ -1,0 +1,20 @@
+"""The book's glue: each paper artifact computed (experiments, readings, significance) and shown
+(plots, views, the notebooks' setup). Compute modules never import the presentation ones."""
+
+from ..util.lazy import exports as _exports
+
+_MODULES = {
+    "experiments": ["TABLE1_MODELS", "STRATEGY_LABELS", "distribution", "table1", "table1_summary", "table2",
+                    "table2_summary", "significance", "table1_significance", "table2_significance", "fig5",
+                    "confusion_by_strategy", "recall_change", "fig6", "fig6_summary", "vote_counts", "crema_d_rules"],
+    "significance": ["seed_interval", "mcnemar", "paired_bootstrap", "Comparison", "compare_predictions"],
+    "readings": ["READINGS", "COMPARISONS", "Reading", "reading", "reading_sizes", "reading_specs", "readings",
+                 "readings_summary", "readings_tests"],
+    "readings_views": ["sizes_view", "sizes_words", "glue_sizes", "summary_view", "tests_view", "conclusion",
+                       "plot_tests"],
+    "parameters": ["QUICK", "Setup", "setup", "uniform_level", "banner"],
+    "views": ["glue_number", "glue_text", "show_table", "table1_view", "table2_view", "significance_view",
+              "compare_significance", "recall_view", "p_view", "compare_table1", "compare_table2", "compare_fig5",
+              "compare_fig6", "compare_distribution", "rules_view", "compare_crema_d"],
+}
+__getattr__, __dir__, __all__ = _exports(__name__, {n: m for m, names in _MODULES.items() for n in names})
