@@ -39,7 +39,7 @@ epochs: Optional[int] = None  # at most this many epochs (None: the corpus defau
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
-demo_scale: float = 0.1  # size of the demo corpus as a fraction of IEMOCAP's
+demo_scale: Optional[float] = None  # size of the demo corpus as a fraction of IEMOCAP's (None: pddslib's default, corpora.demo.DEFAULT_SCALE)
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs
 

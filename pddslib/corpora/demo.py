@@ -48,6 +48,11 @@ OUT_OF_SIX = ("sur", "fea", "dis", "oth")
 DEFAULT_SCALE = 0.1
 GENERATOR_VERSION = 1
 
+
+def resolve_scale(scale: float | None) -> float:
+    """``scale``, or :data:`DEFAULT_SCALE` when None (the notebooks' and the CLI's "default")."""
+    return DEFAULT_SCALE if scale is None else float(scale)
+
 # Similarity of the classes in each modality (rows mix the class prototypes): audio is an
 # "arousal" view, text a "valence" view.          ang  hap  sad  neu  exc  fru
 _AUDIO_MIX = np.array([[1.0, 0.2, 0.0, 0.0, 0.7, 0.4],   # ang ~ exc (high arousal)

@@ -227,7 +227,7 @@ def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: str | Sequence[int] = "1,2,3,4",
-                policy: str = "default", crema_d: str = "download", demo_scale: float = 0.1,
+                policy: str = "default", crema_d: str = "download", demo_scale: float | None = None,
                 demo_seed: int = 0) -> tuple[CountTable, dict[str, dict[str, int]], str]:
     """Vote statistics for Fig. 1-2 from one of four sources (through :func:`~pddslib.corpora.open_votes`).
 
@@ -249,6 +249,7 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
         A readable description of the source.
     """
     from ..corpora import iemocap, open_votes
+    from ..corpora.demo import resolve_scale
 
     if source == "reference":
         sess = iemocap.session_list(sessions)
@@ -261,8 +262,8 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
     elif source == "crema-d":
         votes = whole = open_votes("crema-d", path=crema_d)
     elif source == "demo":
-        votes = open_votes("demo", scale=demo_scale, seed=demo_seed, sessions=sessions)
-        whole = open_votes("demo", scale=demo_scale, seed=demo_seed)
+        votes = open_votes("demo", scale=resolve_scale(demo_scale), seed=demo_seed, sessions=sessions)
+        whole = open_votes("demo", scale=resolve_scale(demo_scale), seed=demo_seed)
     else:
         raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
     return votes.counts(), {s: whole.one_hot(s) for s in whole.splits}, votes.label

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import DEFAULT_SEEDS, RunSettings, corpus_defaults
-from ..corpora.demo import DEFAULT_SCALE
+from ..corpora.demo import resolve_scale
 from ..runs.corpus import Corpus, iemocap_store_path, load_corpus
 
 #: CI's quick runs: every notebook shrunk to a smoke run.
@@ -48,7 +48,7 @@ class Setup:
 
 
 def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
-          epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float = DEFAULT_SCALE,
+          epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float | None = None,
           cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
           amp: bool = False, crema_d_root: str = "", agreement: float | None = None, jobs: int | None = None,
           **readings: Any) -> Setup:
@@ -72,7 +72,7 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     and a few on a GPU); the results do not depend on it.
     """
     if quick:
-        demo_scale, seeds = min(demo_scale, QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
+        demo_scale, seeds = min(resolve_scale(demo_scale), QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
         epochs = QUICK["epochs"] if epochs is None else min(epochs, QUICK["epochs"])
     if corpus == "iemocap" and iemocap_root and not (iemocap_store_path(store) / "store.json").is_file():
         from ..features.extract import extract
@@ -80,7 +80,7 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
         extract(iemocap_root, iemocap_store_path(store), device=device)
     if corpus == "crema-d":
         corpus, store = _crema_d_store(crema_d_root, store, agreement, quick, device), ""
-    c = load_corpus(corpus, store=store or None, demo_scale=demo_scale)
+    c = load_corpus(corpus, store=store or None, demo_scale=resolve_scale(demo_scale))
     settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
                                                 "amp": amp or None, **readings},
                            device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs)
@@ -111,14 +111,15 @@ def _crema_d_store(root: str, store: str, agreement: float | None, quick: bool, 
     return str(crema_d_demo.ensure_store(actors=actors, agreement=agreement, device=device))
 
 
-def uniform_level(level: int | None = None, *, synthetic: bool, demo_scale: float) -> int:
+def uniform_level(level: int | None = None, *, synthetic: bool, demo_scale: float | None) -> int:
     """The uniform balancing level: ``level`` if given, else the corpus default
     (:func:`pddslib.config.corpus_defaults`)."""
     if level:
         return int(level)
     from ..config import default_of
 
-    return int(corpus_defaults(synthetic=synthetic, scale=demo_scale)["params"].get("level", default_of("uniform", "level")))
+    params = corpus_defaults(synthetic=synthetic, scale=resolve_scale(demo_scale))["params"]
+    return int(params.get("level", default_of("uniform", "level")))
 
 
 def banner(corpus: Corpus | None = None, *, synthetic: bool | None = None, what: str = "") -> Any:
