@@ -23,7 +23,7 @@ wing         holds                                                   may import
 ``features`` data2vec + BERT extraction, the feature store           pdds, corpora, util
 ``models``   CLTNet and the three baselines                          config
 ``runs``     corpus, run cache, one run, sweeps, training, kept runs  all of the above, config
-``paper``    the artifacts' computations and their views             runs and below
+``paper``    the artifacts' computations and their views             runs and above
 ``cli``      the ``pdds`` command                                    everything
 ===========  ======================================================  =====================================
 
