@@ -6,6 +6,8 @@ import argparse
 import functools
 from typing import Any, Callable
 
+from ..config import DEFAULT_AGREEMENT
+
 #: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
 EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml"}
 #: Modules whose absence means an extra is missing.
@@ -84,16 +86,17 @@ def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
                    help="the packaged aggregate IEMOCAP counts of a split (no corpus needed)")
     if counts:
         g.add_argument("--counts", metavar="FILE.json", help="a file written by `pdds stats --json`")
-    p.add_argument("--sessions", type=sessions, default=(1, 2, 3, 4),
-                   help="IEMOCAP sessions to count (default 1,2,3,4: the training sessions)")
+    train = (1, 2, 3, 4)
+    p.add_argument("--sessions", type=sessions, default=train,
+                   help=f"IEMOCAP sessions to count (default {','.join(map(str, train))}: the training sessions)")
     p.add_argument("--modality", default="voice", choices=["voice", "face", "audiovisual"],
-                   help="CREMA-D rating modality (default voice)")
+                   help="CREMA-D rating modality (default %(default)s)")
     p.add_argument("--agreement", type=agreement, default=None,
                    help="CREMA-D and manifests: clear when the top emotion has at least this share of the votes, "
-                        "ambiguous when the top two have it together; in (0.5, 1] (default 0.8 for CREMA-D, "
+                        f"ambiguous when the top two have it together; in (0.5, 1] (default {DEFAULT_AGREEMENT:g} for CREMA-D, "
                         "1 = every vote agrees for a manifest)")
     p.add_argument("--split", default="train", choices=["train", "test", "all"],
-                   help="manifests and stores: the split to count (default train: what PDDS smooths)")
+                   help="manifests and stores: the split to count (default %(default)s: what PDDS smooths)")
     add_policy(p)
 
 

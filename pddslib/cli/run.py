@@ -117,14 +117,14 @@ def add_run(sub: argparse._SubParsersAction) -> None:
         default_of,
         strategies,
     )
-    from ..corpora.demo import DEFAULT_SCALE
+    from ..config import DEFAULT_SCALE
 
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds",
                        description="Train a model on a feature store with a resampling strategy, once per seed; "
                                    "write runs.csv and per-utterance predictions; print mean ± std.",
                        epilog=EPILOG, formatter_class=Formatter)
     p.add_argument("--model", required=True, choices=MODEL_NAMES, help="the model of Table 1")
-    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="training data (default pdds)")
+    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="training data (default %(default)s)")
     g = p.add_argument_group("resampling (defaults: the sampler's)")
     g.add_argument("--p", type=float, default=None,
                    help=f"mixup weight of the major emotion (default {default_of('pdds', 'p'):g})")

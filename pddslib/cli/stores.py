@@ -77,8 +77,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
-    from ..corpora.crema_d import DEFAULT_AGREEMENT
-    from ..corpora.demo import DEFAULT_SCALE
+    from ..config import DEFAULT_AGREEMENT
+    from ..config import DEFAULT_SCALE
 
     p = sub.add_parser("demo", help="write the synthetic demo corpus (or the CREMA-D demo) as a feature store",
                        description="Generate the synthetic, IEMOCAP-shaped demo corpus (not IEMOCAP's data) "
@@ -86,7 +86,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="STORE", help="store folder to create (must not exist)")
     p.add_argument("--scale", type=float, default=DEFAULT_SCALE,
                    help=f"size as a fraction of IEMOCAP's (default {DEFAULT_SCALE:g}; 1 = IEMOCAP's size)")
-    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default %(default)s)")
     g = p.add_argument_group("the CREMA-D demo (real crowd votes, generated audio, a random audio encoder)")
     g.add_argument("--crema-d", action="store_true",
                    help="write the audio-only CREMA-D demo store instead (ten actors; the ml extra)")

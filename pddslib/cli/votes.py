@@ -75,7 +75,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     agreement = args.agreement
     if args.crema_d and agreement is None:
-        from ..corpora.crema_d import DEFAULT_AGREEMENT
+        from ..config import DEFAULT_AGREEMENT
 
         agreement = DEFAULT_AGREEMENT
     other = "more than two emotions" if agreement in (None, 1.0) else "other (below the agreement)"
@@ -116,7 +116,7 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                                    "every emotion pair, and how many samples it adds.",
                        epilog=PLAN_EPILOG, formatter_class=Formatter)
     add_vote_source(p, counts=True)
-    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default pdds)")
+    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default %(default)s)")
     p.add_argument("--sigma", type=float, default=None,
                    help=f"Gaussian kernel width of Eq. (1) (default {default_of('pdds', 'sigma'):g})")
     p.add_argument("--normalize", default=None, choices=["none", "sum"],

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import DEFAULT_AGREEMENT  # the default lives in config; read here too
 from ..pdds.counts import CountTable
 from ..pdds.labels import agreement_cells
 from ..util.hashing import file_hash
@@ -47,8 +48,6 @@ from .votes import NO_CONSENSUS, conform, table_counts
 CLASSES: tuple[str, ...] = ("ang", "dis", "fea", "hap", "neu", "sad")
 COLUMNS: tuple[str, ...] = ("A", "D", "F", "H", "N", "S")
 MODALITIES: dict[str, int] = {"voice": 1, "face": 2, "audiovisual": 3}
-#: The clear-sample rule's threshold (see the module docstring and the Decisions page).
-DEFAULT_AGREEMENT = 0.8
 #: The actors, and the fixed speaker-independent split: 1001-1064 train, 1065-1091 test.
 ACTORS: tuple[int, ...] = tuple(range(1001, 1092))
 FIRST_TEST_ACTOR = 1065
