@@ -110,6 +110,40 @@ def write_cached(folder: Path, record: dict, preds: pd.DataFrame, model: Any = N
     publish_once(folder, build)
 
 
+def training_lock(cache: Path, key: str, what: str = ""):
+    """The lock held while run ``key`` is trained and published, so that no two processes train it at once.
+
+    A ``filelock`` lock file ``KEY.lock`` in ``.NAME.locks`` beside the cache folder ``NAME`` (an OS ``flock``: released
+    when its holder dies, even by ``kill -9``). Processes sharing the folder, on one host or on
+    several hosts of a shared filesystem whose ``flock`` is coherent across clients (NFSv4, or
+    NFSv3 with lockd; Lustre mounted with ``-o flock``; GPFS; BeeGFS), wait for each other: the
+    second finds the run cached when the first is done. A process that has to wait says so once.
+    """
+    import contextlib
+    import sys
+
+    from filelock import FileLock, Timeout
+
+    locks = cache.with_name(f".{cache.name}.locks")  # beside the cache: its folder holds runs only
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(locks / f"{key}.lock"))
+
+    @contextlib.contextmanager
+    def held():
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"{what or key}: another process is training this run; waiting for it "
+                  f"({lock.lock_file})", file=sys.stderr, flush=True)
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    return held()
+
+
 def cached_run(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
                save_model: bool = True) -> tuple[dict, pd.DataFrame] | None:
     """The cached result of a run (as :func:`run_one` returns it), or None when it must be trained.

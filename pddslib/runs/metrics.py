@@ -110,4 +110,14 @@ def predictions_frame(store: FeatureStore, probs: np.ndarray, rows: np.ndarray |
     return pd.DataFrame({"utt_id": store.manifest["utt_id"].to_numpy()[test_rows],
                          "consensus": [classes[i] for i in truth],
                          "pred": [classes[i] for i in probs.argmax(1)],
-                         **{f"p_{c}": probs[:, k].round(6) for k, c in enumerate(classes)}})
+                         **{f"p_{c}": _as_written(probs[:, k]) for k, c in enumerate(classes)}})
+
+
+def _as_written(p: np.ndarray) -> np.ndarray:
+    """Probabilities to 6 decimals, as the float64 numbers predictions.csv reads back as.
+
+    Why not ``p.round(6)`` alone: for float32 ``p`` that is a float32 (0.18906499...), while a cache read
+    gives the float64 0.189065; a trained run and the same run read from the cache must give one frame.
+    The written text is unchanged (both print as 0.189065).
+    """
+    return p.round(6).astype(str).astype(np.float64)

@@ -18,6 +18,7 @@ from .cache import (
     cached_at,
     run_cache_dir,
     run_key,
+    training_lock,
     write_cached,
 )
 from .corpus import (
@@ -162,12 +163,24 @@ def run_one(spec: RunSpec, corpus: Corpus, *, cache_dir: str | os.PathLike | Non
     cache = run_cache_dir(cache_dir)
     key = run_key(spec, corpus)
     folder = cache / key
-    if recompute:
-        remove_dir(folder)
-    hit = cached_at(folder, key, spec, save_model)
-    if hit is not None:
-        return hit
-    dev = resolve_device(device)
+    if not recompute:
+        hit = cached_at(folder, key, spec, save_model)
+        if hit is not None:
+            return hit
+    with training_lock(cache, key, spec.describe()):  # one trainer per run, across processes sharing the cache
+        if recompute:
+            remove_dir(folder)
+        else:  # another process may have trained it while this one waited for the lock
+            hit = cached_at(folder, key, spec, save_model)
+            if hit is not None:
+                return hit
+        return _train_and_publish(spec, corpus, key, folder, resolve_device(device), progress, save_model,
+                                  evaluate)
+
+
+def _train_and_publish(spec: RunSpec, corpus: Corpus, key: str, folder: Any, dev: Any, progress: bool,
+                       save_model: bool, evaluate: Callable[..., dict]) -> tuple[dict, pd.DataFrame]:
+    """Train the run, publish its cache folder, return (record, predictions) (see :func:`run_one`)."""
     split = run_split(spec, corpus.store)
     sampler, train_rows = fit_sampler(spec, corpus.store, split.train)
     arch = architecture(spec, corpus.store)
