@@ -44,6 +44,7 @@ epochs: "Optional[int]" = None  # at most this many epochs (None: the corpus def
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 jobs: "Optional[int]" = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
+scheduler: "Optional[str]" = None  # a Dask cluster to train on (tcp://host:8786 or a scheduler file; needs pddslib[cluster]); None: this machine
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: the four-actor demo, 2 seeds, 2 epochs
 level: "Optional[int]" = None  # uniform balancing level (None: the paper's 400 on CREMA-D; 400 x the demo's share of CREMA-D)
@@ -65,7 +66,8 @@ from pddslib.paper.views import compare_crema_d, rules_view, show_table, table1_
 
 # %%
 run = setup(corpus=corpus, crema_d_root=crema_d_root, store=store, agreement=agreement, seeds=seeds, epochs=epochs,
-            device=device, amp=amp, cache_dir=cache_dir, quick=quick, level=level, jobs=jobs)
+            device=device, amp=amp, cache_dir=cache_dir, quick=quick, level=level, jobs=jobs,
+            scheduler=scheduler)
 store_ = run.corpus.store
 display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs; "
                                 f"uniform level {run.level}; audio only."))

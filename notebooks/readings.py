@@ -56,6 +56,7 @@ epochs: Optional[int] = None  # at most this many epochs (None: the corpus defau
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
+scheduler: Optional[str] = None  # a Dask cluster to train on (tcp://host:8786 or a scheduler file; needs pddslib[cluster]); None: this machine
 demo_scale: Optional[float] = None  # size of the demo corpus as a fraction of IEMOCAP's (None: pddslib's default, corpora.demo.DEFAULT_SCALE)
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs, CLTNet only
@@ -79,7 +80,8 @@ from pddslib.reference import iemocap_counts, six_class_sizes
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
-            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, jobs=jobs)
+            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, jobs=jobs,
+            scheduler=scheduler)
 chosen = rd.readings_models(models, synthetic=run.synthetic, quick=run.quick)
 recipe = rd.recipe_models(recipe_models, synthetic=run.synthetic, quick=run.quick)
 display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs; models: {', '.join(chosen)}"

@@ -41,6 +41,7 @@ epochs: Optional[int] = None  # at most this many epochs (None: the corpus defau
 device: str = "auto"  # "auto" (CUDA when present, else CPU), "cpu" or "cuda"
 amp: bool = False  # mixed precision (bf16/fp16) on CUDA
 jobs: Optional[int] = None  # runs trained at once (None: one per CPU on a CPU, 4 on a GPU; 1: one at a time); results do not depend on it
+scheduler: Optional[str] = None  # a Dask cluster to train on (tcp://host:8786 or a scheduler file; needs pddslib[cluster]); None: this machine
 demo_scale: Optional[float] = None  # size of the demo corpus as a fraction of IEMOCAP's (None: pddslib's default, corpora.demo.DEFAULT_SCALE)
 cache_dir: str = ""  # where finished runs are cached (default: $PDDS_CACHE/runs); re-running reuses them
 quick: bool = False  # CI smoke run: tiny demo corpus, 2 seeds, 2 epochs
@@ -62,7 +63,8 @@ from pddslib.paper.views import compare_significance, compare_table1, show_table
 
 # %%
 run = setup(corpus=corpus, iemocap_root=iemocap_root, store=store, seeds=seeds, epochs=epochs, device=device,
-            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, jobs=jobs)
+            amp=amp, demo_scale=demo_scale, cache_dir=cache_dir, quick=quick, jobs=jobs,
+            scheduler=scheduler)
 display(banner(run.corpus, what=f"{run.n_seeds} seeds, at most {run.max_epochs} epochs."))
 
 # %% [markdown]

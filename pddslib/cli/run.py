@@ -19,6 +19,7 @@ EPILOG = """examples:
   pdds run --model cltnet --strategy uniform --pairs unordered --targets onehot --out readings/
   pdds run --model cltnet --strategy none --class-weight balanced --out control/
   pdds run --model mat --strategy pdds --corpus STORE --device cuda --amp --jobs 6 --out gpu/
+  pdds run --model cltnet --strategy pdds --corpus STORE --seeds 5 --scheduler tcp://head:8786 --out cluster/
 
 Defaults not given here are the corpus's: the paper's settings on real data; on the synthetic
 demo corpus fewer epochs, a scaled uniform level and narrow models (see the Decisions page).
@@ -50,7 +51,8 @@ def settings_from_args(args: argparse.Namespace):
               "pairs": args.pairs, "targets": args.targets, "class_weight": args.class_weight}
     return RunSettings(seeds=args.seeds, params=params, original_recipe=args.original_recipe, device=args.device,
                        cache_dir=args.cache, progress=not args.no_progress, folds=args.folds,
-                       save_model=not args.no_save_model, recompute=args.recompute, jobs=args.jobs)
+                       save_model=not args.no_save_model, recompute=args.recompute, jobs=args.jobs,
+                       scheduler=args.scheduler or args.scheduler_file)
 
 
 def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
@@ -73,13 +75,34 @@ def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
     return out / "runs.csv"
 
 
+def _sweep(settings, corpus, args: argparse.Namespace):
+    """The sweep of ``pdds run``; None (said on stderr) when a cluster cannot be reached or runs on it failed."""
+    from ..runs.sweep import run_settings
+
+    if settings.scheduler is None:
+        return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
+    from ._common import MissingExtra
+
+    try:
+        import distributed  # noqa: F401
+    except ModuleNotFoundError:
+        raise MissingExtra("pdds run --scheduler needs the cluster extra (distributed is not installed): "
+                           "pip install 'pddslib[cluster]'") from None
+    from ..runs.cluster import ClusterError
+
+    try:
+        return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
+    except ClusterError as err:
+        print(f"pdds run: error: {err}", file=sys.stderr)
+        return None
+
+
 @needs_extra("run")
 def cmd_run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
     from ..runs.cache import check_writable, run_cache_dir
     from ..runs.corpus import load_corpus
-    from ..runs.sweep import run_settings
     from ..util.device import resolve_device
     from ..util.formats import pm
 
@@ -90,7 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
     if corpus.synthetic:
         print(f"corpus: {corpus.name} -- {corpus.data_note}", file=sys.stderr)
-    res = run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
+    res = _sweep(settings, corpus, args)
+    if res is None:
+        return 1
     cache = run_cache_dir(args.cache or None)
     written = _write_outputs(out, res, cache if settings.save_model else None)
     s = res.summary().iloc[0]
@@ -157,6 +182,14 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="runs trained at once, in worker processes (auto: one per CPU on a CPU, each with one "
                         "thread; 4 on a GPU; 1: one after the other in this process). Results do not depend on "
                         "it (on a CPU, up to float noise)")
+    where = g.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="train the runs on this Dask cluster (tcp://host:8786; needs pddslib[cluster]; "
+                            "workers started with --nthreads 1, and the run cache and store on a filesystem they "
+                            "share); --jobs is then ignored")
+    where.add_argument("--scheduler-file", metavar="FILE",
+                       help="the same, given the scheduler's file (dask scheduler --scheduler-file FILE, or a "
+                            "dask-jobqueue cluster's)")
     g.add_argument("--cache", help="run cache folder (default $PDDS_CACHE/runs)")
     g.add_argument("--no-progress", action="store_true", help="no per-epoch progress bar")
     g.add_argument("--no-save-model", action="store_true",

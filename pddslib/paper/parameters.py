@@ -51,7 +51,7 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
           epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float | None = None,
           cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
           amp: bool = False, crema_d_root: str = "", agreement: float | None = None, jobs: int | None = None,
-          **readings: Any) -> Setup:
+          scheduler: str | None = None, **readings: Any) -> Setup:
     """Turn a notebook's papermill parameters into a corpus and run settings.
 
     ``None`` means the default for the corpus (:func:`pddslib.config.corpus_defaults`: the paper's
@@ -69,7 +69,9 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     SYNTHETIC audio; four actors when ``quick``).
 
     ``jobs``: runs trained at once (:mod:`pddslib.runs.workers`; None: ``"auto"``, one per CPU on a CPU
-    and a few on a GPU); the results do not depend on it.
+    and a few on a GPU); the results do not depend on it. ``scheduler``: a Dask cluster to train the
+    runs on (an address ``tcp://host:8786`` or a scheduler file; :mod:`pddslib.runs.cluster`); None or
+    "": this machine.
     """
     if quick:
         demo_scale, seeds = min(resolve_scale(demo_scale), QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
@@ -83,7 +85,8 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     c = load_corpus(corpus, store=store or None, demo_scale=resolve_scale(demo_scale))
     settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
                                                 "amp": amp or None, **readings},
-                           device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs)
+                           device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs,
+                           scheduler=scheduler or None)
     return Setup(c, settings, quick)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
@@ -48,7 +49,8 @@ def _log_line(k: int, n: int, spec: RunSpec, rec: dict) -> str:
 
 def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.PathLike | None = None,
               device: str = "auto", progress: bool = True, log: Callable[[str], Any] | None = print,
-              save_model: bool = True, recompute: bool = False, jobs: int | str | None = 1) -> ExperimentResult:
+              save_model: bool = True, recompute: bool = False, jobs: int | str | None = 1,
+              scheduler: Any = None) -> ExperimentResult:
     """Run (or load) every spec, one line per finished run; returns the tidy table.
 
     The cache folder is checked for writing before the first run, and a leave-one-session-out
@@ -61,6 +63,11 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
         process; more trains them in worker processes (``"auto"``: one per CPU on a CPU, a few on
         a GPU). Cached runs are read here either way. Not part of any run's identity: each run
         trains the same model whatever ``jobs`` is (on a CPU, up to the float noise of its thread count).
+    scheduler : str, distributed.Client or None
+        A Dask cluster (an address ``tcp://host:8786``, a scheduler file, or a client; needs
+        ``pddslib[cluster]``): the runs not cached are its tasks (:mod:`pddslib.runs.cluster`), and
+        ``jobs`` is ignored. The run cache and the store must be on a filesystem the workers share.
+        None: this machine.
     """
     cache = check_writable(run_cache_dir(cache_dir), "run cache")
     specs = list(specs)
@@ -81,7 +88,7 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
             log(_log_line(done, len(specs), specs[k], results[k][0]))
     done = len(results)
     options = dict(cache_dir=cache, device=device, recompute=recompute, save_model=save_model)
-    for k, rec, pr in _train(todo, specs, corpus, jobs, progress, options):
+    for k, rec, pr in _train(todo, specs, corpus, jobs, progress, options, scheduler):
         results[k] = rec, pr
         done += 1
         if log is not None:
@@ -94,9 +101,18 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
 
 
 def _train(todo: list[int], specs: list[RunSpec], corpus: Corpus, jobs: int | str | None, progress: bool,
-           options: dict[str, Any]):
-    """Train the runs ``specs[k]`` for ``k`` in ``todo``: here one by one, or in worker processes."""
+           options: dict[str, Any], scheduler: Any = None):
+    """Train the runs ``specs[k]`` for ``k`` in ``todo``: here one by one, in worker processes, or on a Dask cluster."""
     if not todo:
+        return
+    if scheduler is not None:
+        from .cache import run_key
+        from .cluster import run_on_cluster
+
+        remote = {**options, "cache_dir": str(Path(options["cache_dir"]).resolve())}  # as the workers see it
+        for i, rec, pr in run_on_cluster([specs[k] for k in todo], corpus, [run_key(specs[k], corpus) for k in todo],
+                                         run=run_one, scheduler=scheduler, options=remote, progress=progress):
+            yield todo[i], rec, pr
         return
     from ..util.device import resolve_device
     from .workers import resolve_jobs, run_concurrently, threads_per_job
@@ -125,7 +141,7 @@ def run_specs_with(settings: RunSettings, specs: Iterable[RunSpec], corpus: Corp
     """:func:`run_specs` with the execution choices of ``settings`` (device, cache, jobs, ...)."""
     return run_specs(specs, corpus, cache_dir=settings.cache_dir, device=settings.device,
                      progress=settings.progress, log=log, save_model=settings.save_model,
-                     recompute=settings.recompute, jobs=settings.jobs)
+                     recompute=settings.recompute, jobs=settings.jobs, scheduler=settings.scheduler)
 
 
 def summarise(runs: pd.DataFrame, by: Sequence[str] = ("model", "strategy")) -> pd.DataFrame:

@@ -104,9 +104,10 @@ def _init_worker(threads: int) -> None:
         pass
 
 
-def _run_in_worker(run: Callable[..., tuple[dict, Any]], spec: Any, store: str, name: str, fingerprint: str,
+def run_in_worker(run: Callable[..., tuple[dict, Any]], spec: Any, store: str, name: str, fingerprint: str,
                    options: dict[str, Any]) -> tuple[dict, Any]:
-    """One run in a worker: open the store (once per worker), check it is the parent's, ``run`` it."""
+    """One run in a worker process (of this pool or of a Dask cluster): open the store (once per worker),
+    check it is the sweep's, ``run`` it."""
     from ..features.store import FeatureStore
     from .corpus import Corpus
 
@@ -170,7 +171,7 @@ def run_concurrently(specs: Sequence[Any], corpus: Any, *, run: Callable[..., tu
     pending: dict[Future, int] = {}
     try:
         for k, spec in enumerate(specs):
-            pending[pool.submit(_run_in_worker, run, spec, store, corpus.name, corpus.key, options)] = k
+            pending[pool.submit(run_in_worker, run, spec, store, corpus.name, corpus.key, options)] = k
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
@@ -194,4 +195,5 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         del _POOL[key]
 
 
-__all__ = ["GPU_JOBS", "cpu_count", "resolve_jobs", "run_concurrently", "shutdown", "threads_per_job"]
+__all__ = ["GPU_JOBS", "cpu_count", "resolve_jobs", "run_concurrently", "run_in_worker", "shutdown",
+           "threads_per_job"]
