@@ -354,8 +354,8 @@ class RunSettings:
         Train again even when the cache holds the run (the new run replaces the cached one).
     jobs : int, "auto" or None
         Runs trained at once (:mod:`pddslib.runs.workers`); not part of a run's identity.
-    scheduler : str or None
-        A Dask cluster to train the runs on (an address or a scheduler file;
+    scheduler : str, distributed.Client or None
+        A Dask cluster to train the runs on (an address, a scheduler file or a client;
         :mod:`pddslib.runs.cluster`); None: this machine. Not part of a run's identity.
     """
 
@@ -370,7 +370,7 @@ class RunSettings:
     save_model: bool = True
     recompute: bool = False
     jobs: int | str | None = 1
-    scheduler: str | None = None
+    scheduler: Any = None
 
     def __post_init__(self) -> None:
         self.params = {k: v for k, v in self.params.items() if v is not None}
