@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     from pddslib.runs.corpus import load_corpus
     from pddslib.runs.sweep import run_specs
 
+    load_at_start = os.getloadavg()[0]
     counts = [int(n) for n in args.workers.split(",")]
     specs = _specs(args.seeds, args.epochs)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {"what": f"{len(specs)}-job demo sweep (cltnet none/pdds x {args.seeds} seeds, {args.epochs} epoch(s), "
                    f"scale {args.scale}), median of {args.repeats}",
            "machine": {"cpu": _cpu_name(), "cpus": os.cpu_count(),
-                       "load_at_start": os.getloadavg()[0]},
+                       "load_at_start": load_at_start, "load_at_end": os.getloadavg()[0]},
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
