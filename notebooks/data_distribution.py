@@ -49,10 +49,12 @@ quick: bool = False  # CI smoke run (this notebook is fast anyway; kept for a un
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython.display import HTML, display
 
 from pddslib.paper import plots
 from pddslib.paper.experiments import distribution, vote_counts
+from pddslib.paper.explorer import fig2_frames
+from pddslib.paper.explorer_page import fig2_explorer_html
 from pddslib.paper.parameters import banner, uniform_level
 from pddslib.paper.views import compare_distribution, show_table
 from pddslib.pdds.resample import PDDS
@@ -100,6 +102,18 @@ plan = sampler.plan(counts)
 fig = plots.smoothing_pairs(plan, title=f"Each emotion pair before and after PDDS (sigma = {sampler.sigma:g}): {label}",
                             ncols=3)
 plt.show()
+
+# %% [markdown]
+# ## Fig. 2 you can play with
+# Move $\sigma$ (0.25 to 4), switch the kernel reading of Eq. (1) (peak weight 1, as written, or
+# weights that sum to 1), the pairs reading of the uniform ablation and the mixup weight *p*: the
+# bars (light: original, dark: after PDDS, grey: the uniform ablation) and the table of the label
+# mass each emotion gains follow. Every frame was computed by `pddslib` when this page was built
+# (`pddslib.paper.explorer.fig2_frames`); the page only picks the one for the controls, works
+# offline, and keeps the setting in its address (e.g. `#sigma=2&normalize=sum`) to share.
+
+# %%
+display(HTML(fig2_explorer_html(fig2_frames(counts, level=level), title=f"Each emotion pair before and after: {label}")))
 
 # %% [markdown]
 # ## The plan in numbers

@@ -9,6 +9,7 @@ Screenshots of every page are kept in ``$PDDS_SCREENSHOTS`` when that is set.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import json
 import os
@@ -20,6 +21,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser import render
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -108,15 +110,6 @@ def test_source_notebooks_are_paired_and_outputs_free():
 
 # -- the browser ----------------------------------------------------------------------------------
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required under CI (.ci/run installs Debian's chromium)")
-    pytest.skip("no Chromium here (apt-get install chromium)")
-
-
 @pytest.fixture(scope="module")
 def site(built_book):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built_book))
@@ -128,22 +121,6 @@ def site(built_book):
     server.shutdown()
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--virtual-time-budget=15000"]
-
-
-def _render(url: str, profile: Path, screenshot: Path | None = None) -> str:
-    cmd = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-    if screenshot is not None:
-        cmd += ["--window-size=1280,2400", f"--screenshot={screenshot}"]
-    else:
-        cmd += ["--dump-dom"]
-    r = _run(cmd + [url], timeout=120)
-    assert r.returncode == 0, f"chromium failed on {url}: {r.stderr[-2000:]}"
-    return r.stdout
-
-
 @pytest.fixture(scope="module")
 def rendered(site, tmp_path_factory) -> dict[str, str]:
     profile = tmp_path_factory.mktemp("chromium-profile")
@@ -151,10 +128,10 @@ def rendered(site, tmp_path_factory) -> dict[str, str]:
     doms = {}
     for page in PAGES:
         url = f"{site}/{page}.html"
-        doms[page] = _render(url, profile)
+        doms[page] = render(url, profile)
         if shots is not None:
             shots.mkdir(parents=True, exist_ok=True)
-            _render(url, profile, shots / f"{page.replace('/', '_')}.png")
+            render(url, profile, shots / f"{page.replace('/', '_')}.png")
     return doms
 
 
@@ -194,3 +171,25 @@ def test_glued_numbers_reach_the_prose(rendered):
     assert all(p.strip() for p in pasted)
     method = rendered["method"]
     assert re.search(r'class="pasted-text">\s*43\s*<', method) and re.search(r'class="pasted-text">\s*215\s*<', method)
+
+
+def test_interactive_fig2_follows_its_controls_from_file(built_book, tmp_path):
+    """The built page opened with file:// (no server, nothing fetched): the settings in the URL move the
+    controls, and the figure draws the counts `pdds plan` prints for them; the page's math still typesets."""
+    page = built_book / "results" / "data_distribution.html"
+    dom = render(page.as_uri() + "#sigma=2&normalize=sum&pairs=unordered", tmp_path / "profile")
+    m = re.search(r'<pre id="pdds-fig2-drawn"[^>]*>(.*?)</pre>', dom, flags=re.S)
+    assert m and m.group(1).strip(), "the interactive Fig. 2 did not draw"
+    drawn = json.loads(html.unescape(m.group(1)))
+
+    def plan(*args: str) -> dict:
+        r = _run([str(BIN / "pdds"), "plan", "--reference", "train", "--json", *args])
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    want = plan("--sigma", "2", "--normalize", "sum")
+    assert drawn["settings"] == {"sigma": "2", "normalize": "sum", "pairs": "unordered", "p": "0.8"}
+    assert drawn["pdds"]["targets"] == want["targets"] and drawn["pdds"]["clear"] == want["balanced_clear"]
+    assert drawn["uniform"]["targets"] == plan("--strategy", "uniform", "--pairs", "unordered", "--level", "400")["targets"]
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', dom), "the page loads something remote"
+    assert dom.count("<mjx-container") >= 1, "MathJax did not typeset the page next to plotly"

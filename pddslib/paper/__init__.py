@@ -1,5 +1,6 @@
-"""The book's glue: each paper artifact computed (experiments, readings, significance) and shown
-(plots, views, the notebooks' setup). Compute modules never import the presentation ones."""
+"""The book's glue: each paper artifact computed (experiments, readings, significance, the interactive
+Fig. 2's frames) and shown (plots, views, the interactive Fig. 2's page, the notebooks' setup).
+Compute modules never import the presentation ones."""
 
 from ..util.lazy import exports as _exports
 
@@ -12,6 +13,8 @@ _MODULES = {
                  "readings_summary", "readings_tests"],
     "readings_views": ["sizes_view", "sizes_words", "glue_sizes", "summary_view", "tests_view", "conclusion",
                        "plot_tests"],
+    "explorer": ["fig2_frames"],
+    "explorer_page": ["fig2_explorer_html"],
     "parameters": ["QUICK", "Setup", "setup", "uniform_level", "banner"],
     "views": ["glue_number", "glue_text", "show_table", "table1_view", "table2_view", "significance_view",
               "compare_significance", "recall_view", "p_view", "compare_table1", "compare_table2", "compare_fig5",

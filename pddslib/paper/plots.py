@@ -15,10 +15,7 @@ import pandas as pd
 from ..pdds.counts import CountTable
 from ..pdds.labels import CLASS_NAMES
 from ..pdds.smoothing import Plan
-
-CLEAR = "#7b4fa0"      # purple
-AMBIGUOUS = "#f28e2b"  # orange
-PAPER = "#555555"
+from .palette import AMBIGUOUS, CLEAR, PAPER
 
 #: Applied inside each figure function only (the user's global matplotlib style is left alone).
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "figure.dpi": 110}

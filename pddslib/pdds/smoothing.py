@@ -175,6 +175,31 @@ class Plan:
         """Every sample the strategy adds (clear balancing and ambiguous pairs together)."""
         return int(self.new_clear.sum() + self.new_ambiguous.sum()) + int(self.extra)
 
+    def added_label_mass(self, p: float) -> np.ndarray:
+        """Label mass the new samples add to each emotion, for mixup weight ``p`` (Eq. 3).
+
+        A new sample of the ambiguous cell i>j mixes a clear i (weight ``p``) with a clear j, so it
+        adds ``p`` to emotion i and ``1 - p`` to emotion j; a new clear sample of class k (two clear
+        samples of k mixed) adds 1 to k whatever its weight. New samples outside the cells (the
+        controls' ``extra``) are not counted.
+
+        Parameters
+        ----------
+        p : float
+            Weight of the major emotion, in [0, 1] (paper: 0.8 best).
+
+        Returns
+        -------
+        numpy.ndarray of float, shape (C,)
+            Added mass per class, in :attr:`classes` order; it sums to the new samples in the cells.
+        """
+        from .mixup import check_weight
+
+        w = check_weight(p)
+        new = self.new_ambiguous.astype(np.float64)  # (C, C): rows major, columns minor
+        np.fill_diagonal(new, 0.0)
+        return self.new_clear.astype(np.float64) + w * new.sum(axis=1) + (1.0 - w) * new.sum(axis=0)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``pdds plan --json`` object."""
         cl = self.classes
