@@ -1,0 +1,135 @@
+"""Where `make demo`'s time goes: each notebook's kernel start, imports and work, then the book build.
+
+Runs what ``make notebooks book`` runs (the same papermill command per notebook, then
+``jb build book -W -n --keep-going``) in a copy of ``book/`` under a temporary folder, with a fresh
+run cache (``$PDDS_CACHE``), setup done. For each notebook papermill records every cell's duration:
+
+- ``start_s``: the notebook's wall time minus the sum of its cells (papermill and kernel start-up,
+  reading and writing the notebook);
+- ``imports_s``: the cells under the "Imports" heading (and the parameters cells);
+- ``work_s``: every other cell (loading the corpus, training, tables and figures).
+
+``book_s`` is the strict book build. Each of ``--repeats`` rounds starts from a fresh cache and an
+empty results folder; the median round is reported (by total). Run it on a quiet machine.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/bench_demo.py --json benchmarks/results/demo-time.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "readings", "crema_d")
+
+
+def _cells(path: Path) -> tuple[float, float]:
+    """(imports, other) seconds of an executed notebook, from papermill's per-cell durations."""
+    data = json.loads(path.read_text())
+    imports = other = 0.0
+    in_imports = False
+    for cell in data["cells"]:
+        if cell["cell_type"] == "markdown":
+            src = "".join(cell["source"]).strip()
+            if src.startswith("#"):
+                in_imports = src.splitlines()[0].lstrip("#").strip().lower() == "imports"
+            continue
+        d = float(cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+        tags = cell.get("metadata", {}).get("tags", [])
+        if in_imports or "parameters" in tags or "injected-parameters" in tags:
+            imports += d
+        else:
+            other += d
+    return imports, other
+
+
+def one_round(work: Path, params: list[str]) -> dict:
+    """One fresh `make notebooks book` in ``work``: per-notebook split and the book build."""
+    if work.exists():
+        shutil.rmtree(work)
+    book = work / "book"
+    shutil.copytree(REPO / "book", book, ignore=shutil.ignore_patterns("_build", "results", "notebooks"), symlinks=False)
+    (book / "results").mkdir()
+    env = {**os.environ, "PDDS_CACHE": str(work / "cache")}
+    rows = []
+    start_all = time.perf_counter()
+    for nb in NOTEBOOKS:
+        out = book / "results" / f"{nb}.ipynb"
+        t = time.perf_counter()
+        subprocess.run([str(BIN / "papermill"), "--log-level", "WARNING", str(REPO / "notebooks" / f"{nb}.ipynb"),
+                        str(out), "-k", "python3", *params], check=True, env=env, cwd=work,
+                       stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t
+        imports, other = _cells(out)
+        rows.append({"notebook": nb, "wall_s": wall, "start_s": wall - imports - other, "imports_s": imports,
+                     "work_s": other})
+    notebooks = time.perf_counter() - start_all
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "jb"), "build", str(book), "-W", "-n", "--keep-going"], check=True, env=env,
+                   cwd=work, stdout=subprocess.DEVNULL)
+    book_s = time.perf_counter() - t
+    return {"notebooks": rows, "notebooks_s": notebooks, "book_s": book_s, "total_s": notebooks + book_s}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=3, help="fresh rounds, the median kept (default %(default)s)")
+    ap.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="a papermill parameter for every notebook (as make notebooks PARAMS)")
+    ap.add_argument("--label", default="", help="what this measurement is (e.g. 'before', 'after')")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    params = [x for name, value in args.param for x in ("-p", name, value)]
+    load_at_start = os.getloadavg()[0]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-demo-"))
+    rounds = []
+    for k in range(args.repeats):
+        r = one_round(tmp / "work", params)
+        rounds.append(r)
+        parts = ", ".join(f"{n['notebook']} {n['wall_s']:.1f}" for n in r["notebooks"])
+        print(f"round {k + 1}: total {r['total_s']:.1f} s (notebooks {r['notebooks_s']:.1f}: {parts}; "
+              f"book {r['book_s']:.1f})", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    median = sorted(rounds, key=lambda r: r["total_s"])[len(rounds) // 2]
+    split = {k: sum(n[k] for n in median["notebooks"]) for k in ("start_s", "imports_s", "work_s")}
+    out = {"what": "make notebooks book on the demo corpus, fresh run cache, setup done; median round by total",
+           "label": args.label, "params": params,
+           "machine": {"cpu": _cpu(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
+           "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "totals_s": [r["total_s"] for r in rounds], "median": median,
+           "split_s": {**split, "book_s": median["book_s"], "total_s": median["total_s"]}}
+    print(json.dumps(out["split_s"], indent=1))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_json = path.with_suffix(".tmp")
+        tmp_json.write_text(json.dumps(out, indent=1) + "\n")
+        tmp_json.replace(path)
+    return out
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+if __name__ == "__main__":
+    main()
