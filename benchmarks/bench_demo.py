@@ -6,8 +6,9 @@ run cache (``$PDDS_CACHE``), setup done. For each notebook papermill records eve
 
 - ``start_s``: the notebook's wall time minus the sum of its cells (papermill and kernel start-up,
   reading and writing the notebook);
-- ``imports_s``: the cells under the "Imports" heading (and the parameters cells);
-- ``work_s``: every other cell (loading the corpus, training, tables and figures).
+- ``imports_s``: the cells made only of import statements (and the parameters cells);
+- ``work_s``: every other cell (set-up and loading the corpus, the worker pool's start, training,
+  tables and figures).
 
 ``book_s`` is the strict book build. Each of ``--repeats`` rounds starts from a fresh cache and an
 empty results folder; the median round is reported (by total). Run it on a quiet machine.
@@ -23,7 +24,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,20 +36,21 @@ BIN = Path(sys.executable).parent
 NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "readings", "crema_d")
 
 
+def _is_import_cell(source: str) -> bool:
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return bool(lines) and all(ln.startswith(("import ", "from ")) for ln in lines)
+
+
 def _cells(path: Path) -> tuple[float, float]:
     """(imports, other) seconds of an executed notebook, from papermill's per-cell durations."""
     data = json.loads(path.read_text())
     imports = other = 0.0
-    in_imports = False
     for cell in data["cells"]:
-        if cell["cell_type"] == "markdown":
-            src = "".join(cell["source"]).strip()
-            if src.startswith("#"):
-                in_imports = src.splitlines()[0].lstrip("#").strip().lower() == "imports"
+        if cell["cell_type"] != "code":
             continue
         d = float(cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
         tags = cell.get("metadata", {}).get("tags", [])
-        if in_imports or "parameters" in tags or "injected-parameters" in tags:
+        if _is_import_cell("".join(cell["source"])) or "parameters" in tags or "injected-parameters" in tags:
             imports += d
         else:
             other += d
