@@ -1,7 +1,8 @@
 """Where `make demo`'s time goes: each notebook's kernel start, imports and work, then the book build.
 
-Runs what ``make notebooks book`` runs (the same papermill command per notebook, then
-``jb build book -W -n --keep-going``) in a copy of ``book/`` under a temporary folder, with a fresh
+Runs what ``make notebooks book`` runs (``--mode batch``: every notebook through papermill on one
+warm kernel, :mod:`pddslib.paper.batch`; ``--mode papermill``: one papermill call per notebook, as
+``make notebooks`` did before; then ``jb build book -W -n --keep-going``) in a copy of ``book/`` under a temporary folder, with a fresh
 run cache (``$PDDS_CACHE``), setup done. For each notebook papermill records every cell's duration:
 
 - ``start_s``: the notebook's wall time minus the sum of its cells (papermill and kernel start-up,
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,7 +59,7 @@ def _cells(path: Path) -> tuple[float, float]:
     return imports, other
 
 
-def one_round(work: Path, params: list[str]) -> dict:
+def one_round(work: Path, params: list[str], mode: str) -> dict:
     """One fresh `make notebooks book` in ``work``: per-notebook split and the book build."""
     if work.exists():
         shutil.rmtree(work)
@@ -67,16 +69,23 @@ def one_round(work: Path, params: list[str]) -> dict:
     env = {**os.environ, "PDDS_CACHE": str(work / "cache")}
     rows = []
     start_all = time.perf_counter()
+    if mode == "papermill":  # the former make notebooks: one papermill call (one kernel) per notebook
+        walls = {}
+        for nb in NOTEBOOKS:
+            t = time.perf_counter()
+            subprocess.run([str(BIN / "papermill"), "--log-level", "WARNING", str(REPO / "notebooks" / f"{nb}.ipynb"),
+                            str(book / "results" / f"{nb}.ipynb"), "-k", "python3", *params], check=True, env=env,
+                           cwd=work, stdout=subprocess.DEVNULL)
+            walls[nb] = time.perf_counter() - t
+    else:  # make notebooks now: one warm kernel for all (its log gives each notebook's seconds)
+        r = subprocess.run([str(BIN / "python"), "-m", "pddslib.paper.batch", "--out", str(book / "results"),
+                            *params, *[str(REPO / "notebooks" / f"{nb}.ipynb") for nb in NOTEBOOKS]],
+                           check=True, env=env, cwd=work, capture_output=True, text=True)
+        walls = {m.group(1): float(m.group(2)) for m in re.finditer(r"^   (\w+): ([\d.]+) s$", r.stdout, flags=re.M)}
     for nb in NOTEBOOKS:
-        out = book / "results" / f"{nb}.ipynb"
-        t = time.perf_counter()
-        subprocess.run([str(BIN / "papermill"), "--log-level", "WARNING", str(REPO / "notebooks" / f"{nb}.ipynb"),
-                        str(out), "-k", "python3", *params], check=True, env=env, cwd=work,
-                       stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - t
-        imports, other = _cells(out)
-        rows.append({"notebook": nb, "wall_s": wall, "start_s": wall - imports - other, "imports_s": imports,
-                     "work_s": other})
+        imports, other = _cells(book / "results" / f"{nb}.ipynb")
+        rows.append({"notebook": nb, "wall_s": walls[nb], "start_s": walls[nb] - imports - other,
+                     "imports_s": imports, "work_s": other})
     notebooks = time.perf_counter() - start_all
     t = time.perf_counter()
     subprocess.run([str(BIN / "jb"), "build", str(book), "-W", "-n", "--keep-going"], check=True, env=env,
@@ -90,6 +99,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=3, help="fresh rounds, the median kept (default %(default)s)")
     ap.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="a papermill parameter for every notebook (as make notebooks PARAMS)")
+    ap.add_argument("--mode", choices=("batch", "papermill"), default="batch",
+                    help="batch: make notebooks (one warm kernel, pddslib.paper.batch); papermill: one papermill call "
+                         "per notebook, as make notebooks did before (default %(default)s)")
     ap.add_argument("--label", default="", help="what this measurement is (e.g. 'before', 'after')")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
@@ -98,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     rounds = []
     for k in range(args.repeats):
-        r = one_round(tmp / "work", params)
+        r = one_round(tmp / "work", params, args.mode)
         rounds.append(r)
         parts = ", ".join(f"{n['notebook']} {n['wall_s']:.1f}" for n in r["notebooks"])
         print(f"round {k + 1}: total {r['total_s']:.1f} s (notebooks {r['notebooks_s']:.1f}: {parts}; "
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     median = sorted(rounds, key=lambda r: r["total_s"])[len(rounds) // 2]
     split = {k: sum(n[k] for n in median["notebooks"]) for k in ("start_s", "imports_s", "work_s")}
     out = {"what": "make notebooks book on the demo corpus, fresh run cache, setup done; median round by total",
-           "label": args.label, "params": params,
+           "label": args.label, "mode": args.mode, "params": params,
            "machine": {"cpu": _cpu(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "totals_s": [r["total_s"] for r in rounds], "median": median,

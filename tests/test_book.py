@@ -193,3 +193,30 @@ def test_interactive_fig2_follows_its_controls_from_file(built_book, tmp_path):
     assert drawn["uniform"]["targets"] == plan("--strategy", "uniform", "--pairs", "unordered", "--level", "400")["targets"]
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', dom), "the page loads something remote"
     assert dom.count("<mjx-container") >= 1, "MathJax did not typeset the page next to plotly"
+
+
+def _outputs(path: Path) -> list[str]:
+    """What a reader sees of an executed notebook, minus what differs from run to run by nature
+    (object addresses, pandas Styler ids, seconds of a run)."""
+    out = []
+    for c in json.loads(path.read_text())["cells"]:
+        for o in c.get("outputs", []) if c["cell_type"] == "code" else []:
+            data = o.get("data", {})
+            text = "".join(o.get("text", "")) + "".join(data.get("text/plain", "")) + "".join(data.get("text/html", ""))
+            text = re.sub(r" at 0x[0-9a-f]+", " at 0x", text)
+            text = re.sub(r"\bT_[0-9a-f]{5}", "T_", text)
+            out.append(re.sub(r", \d+ s, ", ", s, ", text))
+    return out
+
+
+def test_one_warm_kernel_gives_the_outputs_of_one_kernel_per_notebook(built_book, tmp_path):
+    """`make notebooks` (pddslib.paper.batch) against papermill per notebook (built_book), fresh caches."""
+    names = ("data_distribution", "table2", "fig5")
+    r = _run([sys.executable, "-m", "pddslib.paper.batch", "--out", str(tmp_path / "out"), "-p", "quick", "True",
+              *[str(REPO / "notebooks" / f"{nb}.ipynb") for nb in names]],
+             env={**os.environ, "PDDS_CACHE": str(tmp_path / "cache")}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for nb in names:
+        batch, alone = _outputs(tmp_path / "out" / f"{nb}.ipynb"), _outputs(built_book.parents[1] / "results" / f"{nb}.ipynb")
+        assert len(batch) == len(alone) and len(batch) > 5
+        assert batch == alone, f"{nb}: the warm kernel changed an output"
