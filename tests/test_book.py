@@ -196,17 +196,25 @@ def test_interactive_fig2_follows_its_controls_from_file(built_book, tmp_path):
 
 
 def _outputs(path: Path) -> list[str]:
-    """What a reader sees of an executed notebook, minus what differs from run to run by nature
-    (object addresses, pandas Styler ids, seconds of a run)."""
-    out = []
+    """What a reader sees of an executed notebook, minus what differs from run to run by nature: object
+    addresses, pandas Styler ids, a run's seconds or "cached" (whether an earlier notebook trained it),
+    where the printed text is cut into stream chunks, and the order in which concurrent runs finish."""
+    rich, printed = [], []
     for c in json.loads(path.read_text())["cells"]:
         for o in c.get("outputs", []) if c["cell_type"] == "code" else []:
+            if o.get("output_type") == "stream":
+                printed.append("".join(o.get("text", "")))
+                continue
             data = o.get("data", {})
-            text = "".join(o.get("text", "")) + "".join(data.get("text/plain", "")) + "".join(data.get("text/html", ""))
-            text = re.sub(r" at 0x[0-9a-f]+", " at 0x", text)
-            text = re.sub(r"\bT_[0-9a-f]{5}", "T_", text)
-            out.append(re.sub(r", \d+ s, ", ", s, ", text))
-    return out
+            rich.append("".join(data.get("text/plain", "")) + "".join(data.get("text/html", "")))
+    def clean(text: str) -> list[str]:
+        text = re.sub(r" at 0x[0-9a-f]+", " at 0x", text)
+        text = re.sub(r"\bT_[0-9a-f]{5}", "T_", text)
+        text = re.sub(r"^\[\d+/(\d+)\] ", r"[/\1] ", text, flags=re.M)  # numbered as they finish
+        return re.sub(r"\((n=\d+), (?:\d+ s, \d+ ep|cached)\)", r"(\1)", text).splitlines()
+
+    # runs trained two at a time print their lines in the order they finish: the printed lines as a multiset
+    return clean("\n".join(rich)) + sorted(clean("".join(printed)))
 
 
 def test_one_warm_kernel_gives_the_outputs_of_one_kernel_per_notebook(built_book, tmp_path):
@@ -218,5 +226,5 @@ def test_one_warm_kernel_gives_the_outputs_of_one_kernel_per_notebook(built_book
     assert r.returncode == 0, r.stderr[-3000:]
     for nb in names:
         batch, alone = _outputs(tmp_path / "out" / f"{nb}.ipynb"), _outputs(built_book.parents[1] / "results" / f"{nb}.ipynb")
-        assert len(batch) == len(alone) and len(batch) > 5
+        assert len(batch) > 20
         assert batch == alone, f"{nb}: the warm kernel changed an output"
