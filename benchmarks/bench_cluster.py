@@ -28,28 +28,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench_host import cpu_name
+
 
 def _specs(seeds: int, epochs: int):
     from pddslib.config import RunSpec
 
     return [RunSpec.build("cltnet", s, seed, max_epochs=epochs) for s in ("none", "pdds") for seed in range(seeds)]
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _timed(fn) -> float:
@@ -129,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
         r["jobs_speedup_vs_1"] = base["jobs_s"] / r["jobs_s"]
     out = {"what": f"{len(specs)}-job demo sweep (cltnet none/pdds x {args.seeds} seeds, {args.epochs} epoch(s), "
                    f"scale {args.scale}), median of {args.repeats}",
-           "machine": {"cpu": _cpu_name(), "cpus": os.cpu_count(),
+           "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(),
                        "load_at_start": load_at_start, "load_at_end": os.getloadavg()[0]},
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows}
     if args.json:

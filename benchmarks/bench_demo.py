@@ -33,6 +33,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench_host import cpu_name
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NOTEBOOKS = ("data_distribution", "table1", "table2", "fig5", "fig6", "readings", "crema_d")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
     split = {k: sum(n[k] for n in median["notebooks"]) for k in ("start_s", "imports_s", "work_s")}
     out = {"what": "make notebooks book on the demo corpus, fresh run cache, setup done; median round by total",
            "label": args.label, "mode": args.mode, "params": params,
-           "machine": {"cpu": _cpu(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
+           "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "totals_s": [r["total_s"] for r in rounds], "median": median,
            "split_s": {**split, "book_s": median["book_s"], "total_s": median["total_s"]}}
@@ -132,16 +134,6 @@ def main(argv: list[str] | None = None) -> dict:
         tmp_json.write_text(json.dumps(out, indent=1) + "\n")
         tmp_json.replace(path)
     return out
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ from pddslib.features.audio import CHUNK_SECONDS, AudioEncoder
 from pddslib.features.pipeline import BATCH_SECONDS, _compute_pool, audio_features, default_threads, length_batches
 from pddslib.util.device import resolve_device
 
+from bench_host import cpu_name
+
 SR = 16_000
 
 
@@ -171,15 +173,7 @@ def timed(fn, *args, **kw) -> tuple[float, float, list[np.ndarray]]:
 
 
 def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"platform": platform.platform(), "cpu": cpu, "cpu_count": os.cpu_count(),
+    info = {"platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(), "python": sys.version.split()[0],
             "torch": torch.__version__, "transformers": __import__("transformers").__version__}
     if torch.cuda.is_available():

@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from bench_host import cpu_name
+
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE / "configs"
@@ -144,14 +146,7 @@ def environment(device: Any) -> dict[str, Any]:
     from pddslib.features.pipeline import default_threads
     from pddslib.util.device import autocast_dtype
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     env: dict[str, Any] = {
         "python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,

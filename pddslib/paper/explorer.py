@@ -32,11 +32,10 @@ def frame_key(*parts: Any) -> str:
 
 
 def _plan_frame(plan: Plan) -> dict[str, Any]:
-    cl = plan.classes
-    return {"clear": [int(n) for n in plan.balanced_clear], "new_clear": [int(n) for n in plan.new_clear],
-            "targets": {f"{a}>{b}": int(plan.targets[i, j]) for i, a in enumerate(cl) for j, b in enumerate(cl)
-                        if i != j},
-            "new_samples": int(plan.new_samples)}
+    """A plan as the page reads it: ``pdds plan --json``'s object, its clear counts as a list in class order."""
+    cli = plan.to_dict()
+    return {"clear": list(cli["balanced_clear"].values()), "new_clear": [int(n) for n in plan.new_clear],
+            "targets": cli["targets"], "new_samples": cli["new_samples"]}
 
 
 def fig2_frames(counts: CountTable, *, level: int | None = None, sigmas: Sequence[float] = SIGMAS,
@@ -67,9 +66,7 @@ def fig2_frames(counts: CountTable, *, level: int | None = None, sigmas: Sequenc
     uniform = {"level": int(level)} if level is not None else {}
     out: dict[str, Any] = {
         "classes": list(cl),
-        "before": {"clear": [int(n) for n in counts.clear], "new_clear": [0] * len(cl),
-                   "targets": {f"{a}>{b}": int(counts.ambiguous[i, j]) for i, a in enumerate(cl)
-                               for j, b in enumerate(cl) if i != j}},
+        "before": _plan_frame(plan_for("none", counts)),  # the original counts, nothing added
         "sigmas": [float(s) for s in sigmas], "normalizations": list(normalizations), "pairs": list(pairs),
         "p_values": [float(p) for p in p_values],
         "kernel": {}, "pdds": {}, "uniform": {}, "mass_pdds": {}, "mass_uniform": {},
