@@ -7,7 +7,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-NOTEBOOKS := data_distribution table1 table2 fig5 fig6 readings crema_d
+# The notebooks `make notebooks` runs: empty, every executed page of _toc.yml in its order (or e.g. NOTEBOOKS="table1 fig5")
+NOTEBOOKS ?=
 PARAMS ?=
 RESULTS := book/results
 
@@ -29,7 +30,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # (pddslib/paper/batch.py: namespace cleared between notebooks; imports and training workers kept).
 notebooks: setup
 	@mkdir -p $(RESULTS)
-	$(BIN)/python -m pddslib.paper.batch --out $(RESULTS) -k python3 $(PARAMS) $(NOTEBOOKS:%=notebooks/%.ipynb)
+	$(BIN)/python -m pddslib.paper.batch --out $(RESULTS) -k python3 $(PARAMS) \
+	  $(if $(NOTEBOOKS),$(NOTEBOOKS:%=notebooks/%.ipynb),--toc _toc.yml)
 
 book: setup
 	$(BIN)/jb build book -W -n --keep-going

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pddslib.paper.batch import main, run_notebooks
+from pddslib.paper.batch import main, run_notebooks, toc_notebooks
 
 
 def _notebook(path: Path, *cells: str, parameters: str = "") -> Path:
@@ -74,3 +74,46 @@ def test_a_missing_notebook_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nope.ipynb"), "--out", str(tmp_path / "out")])
     assert "no such notebook: " in capsys.readouterr().err
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_books_toc_lists_every_notebook_once_in_its_order():
+    listed = [nb.name for nb in toc_notebooks(REPO / "_toc.yml")]
+    assert sorted(listed) == sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb")), \
+        "every notebook in notebooks/ is a page of the book (_toc.yml: file: results/<name>), and only those"
+    assert len(set(listed)) == len(listed)
+    assert listed[0] == "data_distribution.ipynb" and listed[1] == "table1.ipynb"  # the toc's order
+
+
+def test_toc_errors_name_the_toc_and_the_entry(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    _notebook(tmp_path / "notebooks" / "here.ipynb", "print(1)")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: intro\nchapters:\n  - file: results/here\n  - file: results/gone\n"
+                   "    sections:\n      - file: method\n")
+    with pytest.raises(ValueError, match=r"_toc.yml: entry `file: results/gone` has no source notebook "
+                                         r"\(expected .*notebooks/gone.ipynb\)"):
+        toc_notebooks(toc)
+    toc.write_text("format: jb-book\nroot: intro\nchapters:\n  - file: method\n")
+    with pytest.raises(ValueError, match="no executed page"):
+        toc_notebooks(toc)
+    toc.write_text("format: jb-book\nroot: intro\nparts:\n  - chapters:\n      - file: results/here\n"
+                   "        sections:\n          - file: results/here\n")
+    assert [nb.name for nb in toc_notebooks(toc)] == ["here.ipynb", "here.ipynb"]  # nested entries are found
+
+
+def test_cli_runs_the_toc_and_refuses_both_or_neither(tmp_path, capsys):
+    (tmp_path / "notebooks").mkdir()
+    _notebook(tmp_path / "notebooks" / "a.ipynb", "print('ran a')")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: results/a\n")
+    assert main(["--out", str(tmp_path / "out"), "--toc", str(tmp_path / "_toc.yml")]) == 0
+    assert _printed(tmp_path / "out" / "a.ipynb") == ["ran a"]
+    for argv in ([], [str(tmp_path / "notebooks" / "a.ipynb"), "--toc", str(tmp_path / "_toc.yml")]):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path / "out2"), *argv])
+        assert "one of the two" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "out2"), "--toc", str(tmp_path / "nope.yml")])
+    assert "--toc: no such file" in capsys.readouterr().err

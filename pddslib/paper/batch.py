@@ -8,9 +8,14 @@ stops the batch), but on one kernel started once: between two notebooks its name
 imported modules and the worker pool stay warm. A run's numbers do not depend on it: every run is
 seeded on its own (:mod:`pddslib.runs.one`) and looked up in the content-keyed run cache.
 
+The list of notebooks is the book's: ``--toc _toc.yml`` runs every executed page of the table of
+contents (its ``results/<name>`` files) from ``notebooks/<name>.ipynb``, in the toc's order, so
+the Makefile, the tests and the benchmarks never write it again.
+
 Usage::
 
-    python -m pddslib.paper.batch --out book/results notebooks/table1.ipynb notebooks/table2.ipynb -p quick True
+    python -m pddslib.paper.batch --out book/results --toc _toc.yml -p quick True
+    python -m pddslib.paper.batch --out book/results notebooks/table1.ipynb notebooks/table2.ipynb
 """
 
 from __future__ import annotations
@@ -34,6 +39,56 @@ import matplotlib.pyplot as _plt
 _plt.close("all")
 del _plt
 """
+
+
+#: The folder of the book's executed pages (``_toc.yml`` names them ``results/<name>``).
+RESULTS = "results"
+
+
+def toc_notebooks(toc: str | Path, folder: str | Path | None = None) -> list[Path]:
+    """The source notebooks of the book's executed pages, in the order of its table of contents.
+
+    Parameters
+    ----------
+    toc : path
+        A Jupyter Book ``_toc.yml``; its ``file: results/<name>`` entries are the executed pages.
+    folder : path, optional
+        Where the sources are (default: ``notebooks/`` beside the toc).
+
+    Returns
+    -------
+    list of Path
+        ``folder/<name>.ipynb`` for every ``results/<name>`` entry.
+
+    Raises
+    ------
+    ValueError
+        When the toc names no executed page, or names one whose notebook is missing (the toc,
+        the entry and the path expected).
+    """
+    import yaml
+
+    toc = Path(toc)
+    folder = toc.resolve().parent / "notebooks" if folder is None else Path(folder)
+
+    def files(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            own = [str(node["file"])] if "file" in node else []
+            return own + [f for key, value in node.items() if key != "file" for f in files(value)]
+        if isinstance(node, list):
+            return [f for item in node for f in files(item)]
+        return []
+
+    entries = [f for f in files(yaml.safe_load(toc.read_text())) if f.startswith(f"{RESULTS}/")]
+    if not entries:
+        raise ValueError(f"{toc}: no executed page (an entry `file: {RESULTS}/<name>`) in the table of contents")
+    out = []
+    for entry in entries:
+        nb = folder / f"{entry[len(RESULTS) + 1:]}.ipynb"
+        if not nb.is_file():
+            raise ValueError(f"{toc}: entry `file: {entry}` has no source notebook (expected {nb})")
+        out.append(nb)
+    return out
 
 
 def _value(text: str) -> Any:
@@ -103,7 +158,9 @@ def run_notebooks(notebooks: Sequence[str | Path], out: str | Path, parameters: 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pddslib.paper.batch", description=__doc__.split("\n")[0])
-    ap.add_argument("notebooks", nargs="+", help="source notebooks, run in this order")
+    ap.add_argument("notebooks", nargs="*", help="source notebooks, run in this order")
+    ap.add_argument("--toc", help="run the book's executed pages instead: every `results/<name>` entry of this "
+                                  "_toc.yml, from notebooks/<name>.ipynb beside it, in the toc's order")
     ap.add_argument("--out", required=True, help="folder of the executed copies")
     ap.add_argument("-p", "--parameters", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="a parameter for every notebook, typed as papermill -p types it")
@@ -112,10 +169,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("-k", "--kernel", default="python3", help="Jupyter kernel (default %(default)s)")
     args = ap.parse_args(argv)
     params = {name: _value(v) for name, v in args.parameters} | {name: v for name, v in args.parameters_raw}
-    missing = [nb for nb in args.notebooks if not Path(nb).is_file()]
-    if missing:
-        ap.error(f"no such notebook: {', '.join(missing)}")
-    run_notebooks(args.notebooks, args.out, params, kernel_name=args.kernel)
+    if bool(args.notebooks) == bool(args.toc):
+        ap.error("give the notebooks to run or --toc, one of the two")
+    if args.toc:
+        if not Path(args.toc).is_file():
+            ap.error(f"--toc: no such file: {args.toc}")
+        try:
+            notebooks = toc_notebooks(args.toc)
+        except ValueError as e:
+            ap.error(str(e))
+    else:
+        notebooks = args.notebooks
+        missing = [nb for nb in notebooks if not Path(nb).is_file()]
+        if missing:
+            ap.error(f"no such notebook: {', '.join(missing)}")
+    run_notebooks(notebooks, args.out, params, kernel_name=args.kernel)
     return 0
 
 
