@@ -3,6 +3,7 @@ after a killed worker, run once for two clients, and a clear error when there is
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -165,6 +166,13 @@ def test_an_unreachable_scheduler_fails_within_seconds():
 def test_a_missing_scheduler_file_is_named(tmp_path):
     with pytest.raises(cluster.ClusterError, match=r"scheduler.json: no such scheduler file"):
         cluster.connect(str(tmp_path / "scheduler.json"))
+
+
+def test_a_scheduler_file_named_like_an_address_is_read_as_a_file(dask_cluster, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("node1:8786").write_text(json.dumps({"address": dask_cluster.scheduler_address}))
+    client = cluster.connect("node1:8786", timeout=3)  # no host node1: read as an address, this would fail
+    assert client.scheduler.address == dask_cluster.scheduler_address
 
 
 def test_pdds_run_says_when_the_scheduler_is_unreachable(tmp_path):

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..config import default_of
 from ..pdds.counts import CountTable
 from ..pdds.registry import plan_for
 from ..pdds.smoothing import Plan, kernel_weights
@@ -69,6 +70,7 @@ def fig2_frames(counts: CountTable, *, level: int | None = None, sigmas: Sequenc
         "before": _plan_frame(plan_for("none", counts)),  # the original counts, nothing added
         "sigmas": [float(s) for s in sigmas], "normalizations": list(normalizations), "pairs": list(pairs),
         "p_values": [float(p) for p in p_values],
+        "level": int(level) if level is not None else int(default_of("uniform", "level")),
         "kernel": {}, "pdds": {}, "uniform": {}, "mass_pdds": {}, "mass_uniform": {},
     }
     for norm in normalizations:
@@ -82,7 +84,6 @@ def fig2_frames(counts: CountTable, *, level: int | None = None, sigmas: Sequenc
     for reading in pairs:
         plan = plan_for("uniform", counts, pairs=reading, **uniform)
         out["uniform"][reading] = _plan_frame(plan)
-        out["level"] = int(plan.params["level"])
         for p in p_values:
             out["mass_uniform"][frame_key(reading, float(p))] = _mass(plan, p)
     return out

@@ -67,7 +67,8 @@ def connect(scheduler: Any, timeout: float = CONNECT_TIMEOUT):
     where = str(scheduler)
     if where in _CLIENTS and _CLIENTS[where].status == "running":
         return _CLIENTS[where]
-    as_file = "://" not in where and not _looks_like_address(where)
+    # an existing file is a scheduler file even when its name reads like host:port
+    as_file = Path(where).is_file() or ("://" not in where and not _looks_like_address(where))
     if as_file and not Path(where).is_file():
         raise ClusterError(f"{where}: no such scheduler file (expected the JSON file written by "
                            f"`dask scheduler --scheduler-file {where}`, or an address such as tcp://host:8786)")
@@ -83,7 +84,8 @@ def connect(scheduler: Any, timeout: float = CONNECT_TIMEOUT):
 
 
 def _looks_like_address(text: str) -> bool:
-    """``host:8786`` (no scheme) is an address; anything else without ``://`` is a scheduler file."""
+    """``host:8786`` (no scheme) is an address unless such a file exists; anything else without ``://`` is a
+    scheduler file."""
     host, _, port = text.rpartition(":")
     return bool(host) and port.isdigit() and "/" not in text
 
