@@ -64,7 +64,7 @@ def test_cltnet_beats_chance_on_the_demo_test_session(corpus, full_run):
     chance_wa, chance_ua = shares.max(), 1 / 6   # 19/81 = 0.235 and 0.167
     # measured (seed 0, 3 epochs): WA 0.568, UA 0.509; seeds 0-4: WA 0.44-0.59, UA 0.43-0.54
     assert record["wa"] > chance_wa + 0.12
-    assert record["ua"] > 0.30
+    assert record["ua"] > chance_ua + 0.14
     assert not record["cached"] and record["epochs"] == 3 and len(record["losses"]) == 3
     assert record["losses"][-1] < record["losses"][0]
     assert record["n_test"] == len(test)
