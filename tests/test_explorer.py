@@ -102,14 +102,26 @@ def test_sigma_changes_the_frames(frames):
 
 def test_the_block_inlines_plotly_once_and_loads_nothing(frames):
     page = fig2_explorer_html(frames, "IEMOCAP")
-    assert page.count("plotly.js v") == 1
+    assert page.count("plotly.js (basic - minified) v") == 1
+    assert len(page.encode()) < 1_500_000  # the basic bundle (1.2 MB), not the full build (4.6 MB)
     assert not re.search(r"<script[^>]+src=", page) and not re.search(r"<link[^>]+href=", page)
     data = re.search(r'<script type="application/json" id="pdds-fig2-data">(.*?)</script>', page, flags=re.S)
     assert json.loads(data.group(1))["pdds"] == frames["pdds"]
     glue = page.rsplit("<script>", 1)[1]
     assert "Plotly.restyle" in glue and "Math.exp" not in glue  # the glue picks frames; Eq. (1) is not in it
     second = fig2_explorer_html(frames, uid="second", include_plotlyjs=False)
-    assert "plotly.js v" not in second and 'id="second-plot"' in second
+    assert "plotly.js (basic" not in second and 'id="second-plot"' in second
+
+
+def test_the_vendored_bundle_is_the_plotly_js_of_the_pinned_plotly_and_draws_every_trace(frames):
+    import plotly.offline
+
+    from pddslib.paper.explorer_page import _figure, plotlyjs_basic_version
+
+    assert plotlyjs_basic_version() == plotly.offline.get_plotlyjs_version(), \
+        "plotly (Python) was upgraded: refresh the bundle with scripts/vendor-plotly.sh"
+    kinds = {trace.type for trace in _figure(frames, "").data}
+    assert kinds and kinds <= {"bar", "scatter", "pie"}, f"{kinds}: not all in plotly.js's basic bundle"
 
 
 def _drawn(dom: str, uid: str = "pdds-fig2") -> dict:

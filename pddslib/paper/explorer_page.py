@@ -2,7 +2,9 @@
 
 Everything shown comes from :func:`pddslib.paper.explorer.fig2_frames`: the glue below only reads the
 controls, picks the precomputed frame for them and hands its numbers to ``Plotly.restyle`` and to the
-table. It works offline and from ``file://`` (plotly.js is inlined, once per block).
+table. It works offline and from ``file://``: plotly.js is inlined, once per block, as its basic
+bundle (bar, scatter and pie traces; 1.2 MB against the full build's 4.6 MB), vendored in
+``pddslib/paper/vendor/plotly`` at the version the pinned plotly (Python) writes figures for.
 
 The page can be driven by its URL hash, ``#sigma=2&normalize=sum&pairs=unordered&p=0.7`` (any subset):
 the controls take those values and fire their ``input`` event, as a reader's hand would; the hash
@@ -168,6 +170,35 @@ _GLUE = r"""
 """
 
 
+def plotlyjs_basic() -> str:
+    """The vendored plotly.js basic bundle (``pddslib/paper/vendor/plotly/plotly-basic.min.js``), as text.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the bundle is missing from the installed package (naming the path and how to refresh it).
+    """
+    from importlib.resources import files
+
+    path = files("pddslib.paper") / "vendor" / "plotly" / "plotly-basic.min.js"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the vendored plotly.js basic bundle is missing (scripts/vendor-plotly.sh "
+                                f"writes it; pyproject.toml's package-data must include it)")
+    return path.read_text(encoding="utf-8")
+
+
+def plotlyjs_basic_version() -> str:
+    """The version in the vendored bundle's header (``plotly.js (basic - minified) vX.Y.Z``)."""
+    import re
+
+    head = plotlyjs_basic()[:400]
+    found = re.search(r"plotly\.js \(basic - minified\) v(\d+\.\d+\.\d+)", head)
+    if found is None:
+        raise ValueError(f"the vendored plotly.js bundle has no version header (expected 'plotly.js (basic - "
+                         f"minified) vX.Y.Z' in its first lines): {head[:120]!r}")
+    return found.group(1)
+
+
 def _json_script(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":")).replace("</", "<\\/")
 
@@ -185,7 +216,8 @@ def fig2_explorer_html(frames: dict[str, Any], title: str = "", uid: str = "pdds
     uid : str
         Id prefix of the block's elements (one block per id on a page).
     include_plotlyjs : bool
-        Inline plotly.js (about 4.8 MB) before the block; give False for a second block on the same page.
+        Inline plotly.js (the basic bundle, 1.2 MB: :func:`plotlyjs_basic`) before the block; give False for a
+        second block on the same page.
 
     Returns
     -------
@@ -193,7 +225,6 @@ def fig2_explorer_html(frames: dict[str, Any], title: str = "", uid: str = "pdds
         HTML: works offline and from ``file://``.
     """
     import plotly.io as pio
-    from plotly.offline import get_plotlyjs
 
     cl = frames["classes"]
     page = {**frames, "names": [CLASS_NAMES.get(c, c) for c in cl], "pair_index": _pairs(len(cl)),
@@ -203,7 +234,7 @@ def fig2_explorer_html(frames: dict[str, Any], title: str = "", uid: str = "pdds
     lib = ""
     if include_plotlyjs:  # MathJaxConfig local: plotly leaves the page's MathJax alone
         lib = ("<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-               f"<script>{get_plotlyjs()}</script>\n")
+               f"<script>{plotlyjs_basic()}</script>\n")
     return (f'{_STYLE}\n<div class="pdds-explorer" id="{uid}">\n{_controls(uid, frames)}\n'
             f'<p id="{uid}-summary"></p>\n{lib}{plot}\n<table id="{uid}-mass"></table>\n'
             f'<pre id="{uid}-drawn" hidden></pre>\n'
