@@ -181,6 +181,27 @@ def test_written_store(tmp_path):
         not np.array_equal(other.arrays["audio"][:50], st.arrays["audio"][:50])
 
 
+def test_the_store_is_the_same_bytes_without_numpys_vector_kernels(tmp_path):
+    """The demo store (and so every demo run key) is the same on a CPU with fewer vector units: numpy's
+    dispatched SIMD kernels (AVX2, AVX-512 ...) are switched off in a second process and the store
+    written there has the same content fingerprint."""
+    import os
+    import subprocess
+    import sys
+
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    extra = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+    if not extra:
+        pytest.skip("this CPU runs numpy's baseline kernels only: nothing to switch off")
+    here = FeatureStore.open(demo.write_store(tmp_path / "here", scale=0.05, seed=0)).fingerprint
+    code = ("import sys; from pddslib.corpora import demo; from pddslib.features.store import FeatureStore; "
+            "print(FeatureStore.open(demo.write_store(sys.argv[1], scale=0.05, seed=0)).fingerprint)")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "baseline")], capture_output=True, text=True,
+                       env={**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(extra)}, check=True)
+    assert r.stdout.strip() == here, f"numpy without {extra} writes another demo store"
+
+
 def test_ensure_store_generates_once_under_pdds_cache(tmp_path):
     p1 = demo.ensure_store(0.02, 0)
     assert str(p1).startswith(str(tmp_path / "cache" / "demo"))
