@@ -47,7 +47,7 @@ def fig2_frames(counts: CountTable, *, level: int | None = None, sigmas: Sequenc
     Parameters
     ----------
     counts : CountTable
-        Clear and ambiguous counts of a training set (e.g. ``CountTable.reference("train")``).
+        Clear and ambiguous counts of a training set (e.g. ``pddslib.reference.iemocap_counts("train")``).
     level : int or None
         Level of the uniform ablation (None: the sampler's default, the paper's 400).
     sigmas, normalizations, pairs, p_values : sequences

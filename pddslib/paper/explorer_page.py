@@ -57,8 +57,10 @@ def _figure(frames: dict[str, Any], title: str) -> Any:
             fig.add_bar(x=x, y=_chain(start[name], cl, i, j), name=label, legendgroup=name, showlegend=q == 0,
                         marker={"color": colours, "opacity": opacity}, row=q // ncols + 1, col=q % ncols + 1,
                         hovertemplate="%{x}: %{y}<extra>" + label + "</extra>")
-    fig.update_layout(title={"text": title, "font": {"size": 14}, "y": 0.99, "yanchor": "top"}, barmode="group",
-                      bargap=0.15, height=250 * nrows + 140, margin={"l": 50, "r": 20, "t": 110, "b": 40},
+    # the title starts below the mode bar (zoom, download: about 30 px at the top right), not under it
+    fig.update_layout(title={"text": title, "font": {"size": 14}, "y": 1, "yref": "container", "yanchor": "top",
+                             "pad": {"t": 36}}, barmode="group",
+                      bargap=0.15, height=250 * nrows + 160, margin={"l": 50, "r": 20, "t": 130, "b": 40},
                       legend={"orientation": "h", "y": 1.04, "yanchor": "bottom", "x": 0}, template="plotly_white",
                       uirevision="pdds")
     fig.update_yaxes(matches="y")  # one count scale for every panel, as the paper's Fig. 2
