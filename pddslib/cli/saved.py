@@ -39,6 +39,20 @@ def _write_json(path: Path, obj: dict) -> None:
     os.replace(tmp, path)
 
 
+def _with_soft_metrics(metrics: dict, preds, store) -> dict:
+    """``metrics`` with ``nll, brier, ece, kl_votes`` right after ``ua`` (of the written predictions, as a
+    run's runs.csv has them; see :func:`pddslib.runs.metrics.soft_metrics_of`)."""
+    from ..runs.metrics import soft_metrics_of
+
+    soft = soft_metrics_of(preds, store)
+    out = {}
+    for k, v in metrics.items():
+        out[k] = v
+        if k == "ua":
+            out.update(soft)
+    return out
+
+
 @needs_extra("evaluate")
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
@@ -58,6 +72,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = check_writable(args.out, "output") if args.out else None
     store = FeatureStore.open(store_path)
     metrics, preds = run.evaluate(store, args.split, device=args.device)
+    metrics = _with_soft_metrics(metrics, preds, store)
     if out is not None:
         tmp = out / f".predictions.csv.{os.getpid()}.tmp"
         preds.to_csv(tmp, index=False)
@@ -71,7 +86,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 False: f"; DIFFERENT from the run's (WA {wa:.2f}, UA {ua:.2f}: another device or thread count?)"}[
             metrics["same_as_run"]]
         print(f"{metrics['model']} on {store.path} ({args.split}, {metrics['n']} utterances): "
-              f"WA {100 * metrics['wa']:.2f}  UA {100 * metrics['ua']:.2f}{same}"
+              f"WA {100 * metrics['wa']:.2f}  UA {100 * metrics['ua']:.2f}  NLL {metrics['nll']:.3f}  "
+              f"Brier {metrics['brier']:.3f}  ECE {metrics['ece']:.3f}  KL(votes) {metrics['kl_votes']:.3f}{same}"
               + (f"; wrote {out / 'metrics.json'}" if out is not None else ""))
     return 0
 
@@ -109,14 +125,15 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate", help="re-score a saved run's model on a feature store",
                        description="Rebuild a run's model from its folder, load its weights (safetensors), "
-                                   "predict a store's utterances and report WA/UA.",
+                                   "predict a store's utterances and report WA/UA and the soft metrics (NLL, "
+                                   "Brier, ECE, KL from the votes).",
                        epilog=EVALUATE_EPILOG, formatter_class=Formatter)
     p.add_argument("run_dir", metavar="RUN_DIR", help=RUN_DIR_HELP)
     p.add_argument("--store", help="the feature store to score (default: the run's own, as run.json records it)")
     p.add_argument("--split", default="test", choices=list(SPLITS),
                    help="test: the run's test utterances (default); train: its training ones; all: every utterance")
-    p.add_argument("--out", metavar="DIR", help="write DIR/predictions.csv and DIR/metrics.json (WA, UA, recall, "
-                                                "confusion)")
+    p.add_argument("--out", metavar="DIR", help="write DIR/predictions.csv and DIR/metrics.json (WA, UA, nll, "
+                                                "brier, ece, kl_votes, recall, confusion)")
     add_device(p)
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_evaluate)

@@ -20,6 +20,7 @@ from .corpus import (
     Corpus,
     check_model_fits,
 )
+from .metrics import soft_metrics_of
 from .one import run_one
 from .splits import check_loso
 
@@ -37,8 +38,11 @@ class ExperimentResult:
         return summarise(self.runs, by)
 
 
+#: The leading columns of the runs table (the others follow them). ``nll, brier, ece, kl_votes``: the soft
+#: metrics (pddslib.runs.metrics.soft_metrics) of a run's predictions against the store's vote distributions.
 RUN_COLUMNS = ["model", "strategy", "fold", "seed", "sigma", "normalize", "p", "clear_p", "level", "align",
-               "wa", "ua", "n_train", "n_new", "n_val", "epochs", "seconds", "device", "cached", "key"]
+               "wa", "ua", "nll", "brier", "ece", "kl_votes",
+               "n_train", "n_new", "n_val", "epochs", "seconds", "device", "cached", "key"]
 
 
 def _log_line(k: int, n: int, spec: RunSpec, rec: dict) -> str:
@@ -55,6 +59,8 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
 
     The cache folder is checked for writing before the first run, and a leave-one-session-out
     spec's fold against the store's sessions. ``save_model``, ``recompute``: see :func:`run_one`.
+    Each run's record gains ``nll, brier, ece, kl_votes`` (:func:`pddslib.runs.metrics.soft_metrics_of`
+    of its predictions and ``corpus.store``), whether it was trained or read from the cache.
 
     Parameters
     ----------
@@ -93,7 +99,8 @@ def run_specs(specs: Iterable[RunSpec], corpus: Corpus, *, cache_dir: str | os.P
         done += 1
         if log is not None:
             log(_log_line(done, len(specs), specs[k], rec))
-    records = [results[k][0] for k in range(len(specs))]
+    # the soft metrics are computed from the predictions, for cached runs too (their run.json predates them)
+    records = [{**results[k][0], **soft_metrics_of(results[k][1], corpus.store)} for k in range(len(specs))]
     preds = {results[k][0]["key"]: results[k][1] for k in range(len(specs))}
     runs = pd.DataFrame(records)
     cols = [c for c in RUN_COLUMNS if c in runs.columns] + [c for c in runs.columns if c not in RUN_COLUMNS]
