@@ -52,7 +52,8 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from pddslib.paper import plots
-from pddslib.paper.experiments import confusion_by_strategy, fig5, recall_change
+from pddslib.paper.experiments import confusion_by_strategy, fig5, fig5_significance, recall_change
+from pddslib.paper.stats_views import rows_view
 from pddslib.paper.parameters import banner, setup
 from pddslib.paper.views import compare_fig5, recall_view, show_table
 
@@ -91,15 +92,28 @@ fig = plots.recall_change_bars(change, title=f"Per-class recall change with PDDS
 plt.show()
 
 # %% [markdown]
+# ## Which changes are more than noise?
+# This page's family: each class's recall and the share of predictions that are *frustration*,
+# with PDDS against without, tested with both sources of noise (the seeds and the test
+# utterances; {ref}`the Decisions page <statistics>`) and Holm's correction over all of them.
+
+# %%
+tests = fig5_significance(result, classes)
+display(show_table(rows_view(tests, classes, a="without PDDS", b="with PDDS"),
+                   f"Fig. 5's tests ({run.corpus.name}): changes with PDDS in points"))
+
+# %% [markdown]
 # ## Comparison with the paper
 
 # %%
-print(compare_fig5(cms, change, classes))
+print(compare_fig5(cms, change, classes, tests))
 
 # %% [markdown]
 # ## Summary
-# The matrices show which confusions PDDS moves; the recall table says whether each move is
-# larger than the spread over seeds.
+# The matrices show which confusions PDDS moves; the tests say which moves are more than the
+# noise of seeds and test utterances ({glue:text}`f5_correction:s`): recall significantly up for
+# {glue:text}`f5_sig_up:s` classes and down for {glue:text}`f5_sig_down:s`; the share of
+# frustration predictions changes by {glue:text}`f5_lean:s`.
 #
 # ## References
 # {cite}`liang2023pdds`.

@@ -31,6 +31,7 @@ NOTEBOOKS = tuple(nb.stem for nb in toc_notebooks(REPO / "_toc.yml"))  # the boo
 ARTIFACTS = {  # page -> what the rendered page must show
     "results/data_distribution": {"figures": 4, "tables": 3},
     "results/table1": {"figures": 1, "tables": 1},
+    "results/power": {"figures": 1, "tables": 2},
     "results/table2": {"figures": 1, "tables": 1},
     "results/fig5": {"figures": 2, "tables": 1},
     "results/fig6": {"figures": 1, "tables": 1},

@@ -335,26 +335,33 @@ def test_chapter_rows_reuse_table_runs_and_skip_recipes_a_model_lacks(tmp_path, 
 
 
 def _fake_tests(significant: dict[tuple[str, str], bool]) -> pd.DataFrame:
+    """A long test table (one row per comparison and metric) as readings_tests returns it."""
     rows = []
     for (a, b), sig in significant.items():
         d = 5.0 if sig else 0.5
-        rows.append({"model": "cltnet", "a": a, "b": b, "group": "g", "question": f"{b} vs {a}", "d_wa": d,
-                     "wa_low": d - 1, "wa_high": d + 1, "p_wa": 0.01 if sig else 0.5, "d_ua": d, "ua_low": d - 1,
-                     "ua_high": d + 1, "p_ua": 0.01, "p_mcnemar": 0.01 if sig else 0.6, "seed_d_wa": d,
-                     "seed_wa_low": d - 2, "seed_wa_high": d + 2, "n_seeds": 3, "n_utterances": 80,
-                     "significant": sig, "words": ""})
+        for metric in ("wa", "ua"):
+            rows.append({"family": "readings", "model": "cltnet", "a": a, "b": b, "group": "g",
+                         "question": f"{b} vs {a}", "metric": metric, "estimate": d, "low": d - 1, "high": d + 1,
+                         "p": 0.001 if sig else 0.5, "direction": "B", "seed_sd": 1.0, "floor_sd": 0.5,
+                         "n_seeds": 3, "n_utterances": 80, "p_models": 0.01, "p_adj": 0.003 if sig else 0.6,
+                         "significant": sig, "m": 2 * len(significant), "correction": "bh"})
     return pd.DataFrame(rows)
 
 
 def test_conclusion_is_generated_from_the_numbers_and_flags_synthetic_data():
-    from pddslib.paper.readings_views import conclusion
+    from pddslib.paper.readings_views import conclusion, tests_view
 
     tests = _fake_tests({("none", "pdds"): True, ("pdds", "normalize=sum"): False, ("flat", "pdds"): False})
     text = conclusion(pd.DataFrame(), tests, synthetic=True, corpus_name="demo (synthetic, scale 0.05)")
     assert "synthetic demo corpus" in text and "describe the demo generator" in text
-    assert "1 of 3 comparisons are larger than the noise" in text
-    assert "pdds vs none: +5.0 WA, +5.0 UA points (significant)" in text
+    assert "after Benjamini-Hochberg correction over 6 comparisons" in text
+    assert "1 of 3 WA changes and 1 of 3 UA changes are significant" in text
+    assert "pdds vs none: +5.0 WA, +5.0 UA points (significant, WA significant, UA significant)" in text
     assert "normalize=sum vs pdds: +0.5 WA, +0.5 UA points (within noise)" in text
     assert "Readings that change PDDS's own result beyond noise: none (of 1 tested)" in text
     real = conclusion(pd.DataFrame(), _fake_tests({("pdds", "normalize=sum"): True}), synthetic=False)
     assert "synthetic" not in real and "normalize=sum (of 1 tested)" in real
+    view = tests_view(tests)
+    assert list(view["verdict"]) == ["WA B higher; UA B higher", "WA within noise; UA within noise",
+                                     "WA within noise; UA within noise"]
+    assert list(view["p WA (BH)"]) == ["0.003", "0.600", "0.600"]

@@ -227,6 +227,17 @@ def test_loso_needs_all_five_sessions(corpus, tmp_path, capsys):
                                     f"this store holds session(s) 1, 2, 4, 5 (missing 3)")
 
 
+def test_loso_summaries_give_the_fold_and_the_seed_variance_apart():
+    from pddslib.runs.sweep import summarise
+
+    runs = pd.DataFrame({"model": "m", "strategy": "s", "fold": [1, 1, 2, 2], "seed": [0, 1, 0, 1],
+                         "wa": [0.50, 0.54, 0.60, 0.62], "ua": [0.4, 0.4, 0.5, 0.5], "n_train": 10})
+    s = summarise(runs).iloc[0]
+    assert s.wa_fold_sd == pytest.approx(np.std([0.52, 0.61], ddof=1))        # the folds' means
+    assert s.wa_seed_sd == pytest.approx(np.sqrt((0.0008 + 0.0002) / 2))       # pooled within-fold variance
+    assert s.ua_seed_sd == pytest.approx(0.0) and s.n_folds == 2 and s.n_runs == 4
+
+
 def test_a_loso_run_reports_mean_and_std_over_folds_and_seeds(corpus, tmp_path, capsys):
     base = ["run", "--model", "cltnet_text", "--strategy", "none", "--corpus", corpus.store.path, "--seeds", "1",
             "--epochs", "1", "--no-progress", "--device", "cpu", "--json"]
@@ -241,6 +252,8 @@ def test_a_loso_run_reports_mean_and_std_over_folds_and_seeds(corpus, tmp_path, 
     for m in ("wa", "ua"):  # over every (fold, seed) run
         assert summary[f"{m}_mean"] == pytest.approx(runs[m].mean())
         assert summary[f"{m}_std"] == pytest.approx(runs[m].std(ddof=1))
+    assert summary["wa_fold_sd"] == pytest.approx(runs["wa"].std(ddof=1))  # one seed: each fold's mean is its run
+    assert summary["wa_seed_sd"] is None                                  # and no seed variance to measure
     for k in range(1, 6):
         assert (tmp_path / "loso" / "predictions" / f"cltnet_text-none-fold{k}-seed0.csv").is_file()
     # fold 5 trains and tests on the rows of the store's own split (sessions 1-4 / 5): the same numbers

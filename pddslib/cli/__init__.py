@@ -19,6 +19,7 @@ from typing import Sequence
 from .. import __version__
 from ._common import Formatter, MissingExtra, UsageError
 from .extract import add_extract
+from .power import add_power
 from .run import add_run
 from .saved import add_evaluate, add_predict
 from .stores import add_demo, add_download, add_info
@@ -36,6 +37,7 @@ EPILOG = """examples:
   pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
   pdds run --model cltnet --strategy pdds --corpus demo --out results/
   pdds evaluate results/models/cltnet-pdds-seed0 --out rescored/
+  pdds power results/ --effect 0.7 --metric wa
 
 Run `pdds COMMAND --help` for a command's options and examples."""
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pddslib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_stats, add_plan, add_download, add_demo, add_extract, add_info, add_run, add_evaluate,
-                add_predict):
+                add_predict, add_power):
         add(sub)
     return parser
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from ..config import DEFAULT_AGREEMENT
 
 #: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
-EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml"}
+EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml", "power": "ml"}
 #: Modules whose absence means an extra is missing.
 _EXTRA_MODULES = {"torch", "transformers", "soundfile", "scipy", "matplotlib", "safetensors"}
 

@@ -55,6 +55,10 @@ def settings_from_args(args: argparse.Namespace):
                        scheduler=args.scheduler or args.scheduler_file)
 
 
+def _number(x: float) -> float | None:
+    return None if x != x else float(x)
+
+
 def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
     """DIR/runs.csv, DIR/predictions/<run>.csv and (given the run cache) DIR/models/<run>/ of each saved run."""
     from ..runs.saved_models import export_run, has_model, run_folder_name
@@ -126,12 +130,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "n_seeds": int(s.n_seeds), "n_train": int(s.n_train),
                           "wa_mean": float(s.wa_mean), "wa_std": None if s.wa_std != s.wa_std else float(s.wa_std),
                           "ua_mean": float(s.ua_mean), "ua_std": None if s.ua_std != s.ua_std else float(s.ua_std),
+                          **{k: _number(s[k]) for k in ("wa_fold_sd", "wa_seed_sd", "ua_fold_sd", "ua_seed_sd")
+                             if k in s.index},
                           "runs": str(written), "keys": res.runs["key"].tolist()}))
     else:
         over = f"{n_folds} LOSO fold(s) x {int(s.n_seeds)} seed(s)" if n_folds else f"{int(s.n_seeds)} seed(s)"
         print(f"{args.model} / {args.strategy} over {over} on {corpus.name}: "
               f"WA {pm(s.wa_mean, s.wa_std, scale=100)}  UA {pm(s.ua_mean, s.ua_std, scale=100)}  "
               f"(n_train {int(s.n_train)}{' mean' if n_folds else ''}); wrote {written}")
+        if n_folds:
+            print(f"  SD over folds (of each fold's mean over seeds): WA {100 * s.wa_fold_sd:.1f}, UA "
+                  f"{100 * s.ua_fold_sd:.1f}; SD over seeds within a fold: WA {100 * s.wa_seed_sd:.1f}, UA "
+                  f"{100 * s.ua_seed_sd:.1f} points")
     return 0
 
 

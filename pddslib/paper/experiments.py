@@ -134,8 +134,8 @@ def table2_summary(runs: pd.DataFrame, paper: bool = True) -> pd.DataFrame:
 
 # -- significance ------------------------------------------------------------------------------
 def significance(result: ExperimentResult, classes: Sequence[str], pairs: Sequence[tuple[str, str, str]],
-                 *, n_boot: int = 2000) -> pd.DataFrame:
-    """Paired tests of condition B against condition A on the same seeds and test utterances.
+                 *, family: str = "table1", metrics: Sequence[str] = ("wa", "ua"), n_boot: int = 2000) -> pd.DataFrame:
+    """Two-source tests of strategy B against strategy A (same seeds, same test utterances), corrected.
 
     Parameters
     ----------
@@ -143,43 +143,49 @@ def significance(result: ExperimentResult, classes: Sequence[str], pairs: Sequen
         Runs with their predictions (as returned by :func:`table1` or :func:`table2`).
     classes : sequence of str
     pairs : sequence of (model, strategy A, strategy B)
-        The comparisons, e.g. ``("cltnet", "none", "pdds")``.
+        The family's comparisons, e.g. ``("cltnet", "none", "pdds")``.
+    family : str
+        A key of :data:`pddslib.paper.comparisons.FAMILIES` (its correction is applied over every
+        row: comparisons times metrics).
 
     Returns
     -------
     pandas.DataFrame
-        One row per comparison: ``model, a, b`` and the fields of
-        :class:`pddslib.paper.significance.Comparison` (percentage points), ``significant`` and ``words``.
+        One row per (comparison, metric): ``model, a, b, metric`` and the columns of
+        :func:`pddslib.paper.comparisons.compare` (points).
     """
-    from .significance import compare_predictions
+    from .comparisons import FAMILIES, compare
 
-    runs = result.runs
-    rows = []
-    for model, a, b in pairs:
-        sides = []
-        for strat in (a, b):
-            sel = runs[(runs.model == model) & (runs.strategy == strat)].sort_values("seed")
-            sides.append((sel["seed"].tolist(), [result.predictions[k] for k in sel["key"]]))
-        (seeds_a, preds_a), (seeds_b, preds_b) = sides
-        if seeds_a != seeds_b or not seeds_a:
-            raise ValueError(f"{model}: {a} and {b} were not run with the same seeds ({seeds_a} vs {seeds_b})")
-        c = compare_predictions(preds_a, preds_b, classes, n_boot=n_boot)
-        label = f"{STRATEGY_LABELS.get(b, b)} vs {STRATEGY_LABELS.get(a, a).lower()}"
-        rows.append({"model": model, "a": a, "b": b, **vars(c), "significant": c.significant,
-                     "words": c.words(f"{model}: {label}")})
-    return pd.DataFrame(rows)
+    known = set(result.runs["strategy"])
+    todo = [(m, a, b) for m, a, b in pairs if a in known and b in known]
+    specs = [({"model": m, "a": a, "b": b}, {"model": m, "strategy": a}, {"model": m, "strategy": b})
+             for m, a, b in todo]
+    out = compare(result, classes, specs, metrics=metrics, correction=FAMILIES[family].correction, n_boot=n_boot)
+    out.insert(0, "family", family)
+    return out
 
 
-def table1_significance(result: ExperimentResult, classes: Sequence[str]) -> pd.DataFrame:
-    """Table 1's comparisons: every model, with PDDS against without."""
+def table1_significance(result: ExperimentResult, classes: Sequence[str], n_boot: int = 2000) -> pd.DataFrame:
+    """Table 1's family (the primary one): every model, with PDDS against without, WA and UA, Holm."""
     models = list(dict.fromkeys(result.runs["model"]))
-    return significance(result, classes, [(m, "none", "pdds") for m in models])
+    return significance(result, classes, [(m, "none", "pdds") for m in models], family="table1", n_boot=n_boot)
 
 
-def table2_significance(result: ExperimentResult, classes: Sequence[str], model: str = "cltnet") -> pd.DataFrame:
-    """Table 2's comparisons: PDDS against each other training set."""
-    others = [s for s in dict.fromkeys(result.runs["strategy"]) if s != "pdds"]
-    return significance(result, classes, [(model, s, "pdds") for s in others])
+def table2_pairs(strategies: Sequence[str], model: str = "cltnet") -> list[tuple[str, str, str]]:
+    """Table 2's comparisons: each ablation against the original data and against PDDS, and PDDS
+    against the original data."""
+    others = [s for s in strategies if s not in ("none", "pdds")]
+    return ([(model, "none", s) for s in others] + [(model, s, "pdds") for s in others]
+            + [(model, "none", "pdds")])
+
+
+def table2_significance(result: ExperimentResult, classes: Sequence[str], model: str = "cltnet",
+                        family: str = "table2", n_boot: int = 2000) -> pd.DataFrame:
+    """Table 2's family (:func:`table2_pairs`, WA and UA, Holm); ``family="crema_d"`` on CREMA-D."""
+    pairs = table2_pairs(list(dict.fromkeys(result.runs["strategy"])), model)
+    if family == "crema_d":  # our claim there: PDDS beats the original data and uniform balancing
+        pairs = [(m, a, b) for m, a, b in pairs if b == "pdds" and a in ("none", "uniform")]
+    return significance(result, classes, pairs, family=family, n_boot=n_boot)
 
 
 # -- Fig. 5 -----------------------------------------------------------------------------------
@@ -209,6 +215,28 @@ def recall_change(runs: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fig5_significance(result: ExperimentResult, classes: Sequence[str], model: str = "cltnet",
+                      lean: str = "fru") -> pd.DataFrame:
+    """Fig. 5's family: each class's recall and the share of ``lean`` predictions, PDDS against none (Holm).
+
+    Rows: ``metric`` ``recall:<class>`` per class with test utterances and ``share:<lean>``
+    (points; recall changes weight each class's utterances, the share all of them).
+    """
+    from .comparisons import FAMILIES, compare
+
+    truth = result.predictions[result.runs["key"].iloc[0]]["consensus"]
+    present = [c for c in classes if (truth == c).any()]
+    metrics = [f"recall:{classes.index(c)}" for c in present]
+    if lean in classes:
+        metrics.append(f"share:{classes.index(lean)}")
+    out = compare(result, classes, [({"model": model, "a": "none", "b": "pdds"}, {"model": model, "strategy": "none"},
+                                     {"model": model, "strategy": "pdds"})],
+                  metrics=metrics, correction=FAMILIES["fig5"].correction)
+    out.insert(0, "family", "fig5")
+    out.insert(1, "class", [classes[int(m.split(":")[1])] for m in out["metric"]])
+    return out
+
+
 # -- Fig. 6 -----------------------------------------------------------------------------------
 def fig6(corpus: Corpus, settings: RunSettings, p_values: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.9),
          model: str = "cltnet", log=print) -> ExperimentResult:
@@ -224,6 +252,25 @@ def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:
         s[f"{m}_mean"] *= 100
         s[f"{m}_std"] *= 100
     return s.sort_values("p").reset_index(drop=True)
+
+
+def fig6_significance(result: ExperimentResult, classes: Sequence[str], best: float = 0.8) -> pd.DataFrame:
+    """Fig. 6's family: the trend of WA and UA over p (the per-seed least-squares slope, points per 0.1
+    of p) and p = ``best`` against each other p (WA and UA), Holm over all rows."""
+    from .comparisons import FAMILIES, compare, correct, slope_test
+
+    ps = sorted(float(p) for p in result.runs["p"].unique())
+    parts = [slope_test(result, classes, "p", ps)] if len(ps) > 1 else []
+    if best in ps:
+        others = [p for p in ps if p != best]
+        parts.append(compare(result, classes, [({"a": f"p = {p:g}", "b": f"p = {best:g}"}, {"p": p}, {"p": best})
+                                               for p in others], correction="none"))
+    if not parts:
+        return pd.DataFrame()
+    out = correct(pd.concat(parts, ignore_index=True).drop(columns=["p_adj", "significant", "m", "correction"],
+                                                           errors="ignore"), FAMILIES["fig6"].correction)
+    out.insert(0, "family", "fig6")
+    return out
 
 
 def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: str | Sequence[int] = "1,2,3,4",

@@ -318,35 +318,39 @@ def readings_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 def readings_tests(result: ExperimentResult, classes: Sequence[str], *, n_boot: int = 2000,
                    comparisons: Sequence[tuple[str, str, str, str]] = COMPARISONS) -> pd.DataFrame:
-    """The paired tests of :data:`COMPARISONS` for every model (those whose rows were run).
+    """The two-source tests of :data:`COMPARISONS` for every model (those whose rows were run).
+
+    The chapter is exploratory: one family over every (model, comparison, metric), with
+    Benjamini-Hochberg's false-discovery-rate correction.
 
     Returns
     -------
     pandas.DataFrame
-        One row per (model, comparison): ``model, a, b, group, question``, the fields of
-        :class:`pddslib.paper.significance.Comparison` (percentage points), ``significant``, ``words``.
+        One row per (model, comparison, metric): ``model, a, b, group, question, metric`` and the
+        columns of :func:`pddslib.paper.comparisons.compare` (points).
     """
-    from .significance import compare_predictions
+    from .comparisons import FAMILIES, compare
 
     runs = result.runs
-    rows = []
+    pairs = []
     for model in dict.fromkeys(runs["model"]):
-        mine = runs[runs.model == model]
-        have = set(mine["reading"])
-        for a, b, group, question in comparisons:
-            if a not in have or b not in have:
-                continue
-            sides = []
-            for name in (a, b):
-                sel = mine[mine.reading == name].drop_duplicates("seed").sort_values("seed")
-                sides.append((sel["seed"].tolist(), [result.predictions[k] for k in sel["key"]]))
-            (seeds_a, preds_a), (seeds_b, preds_b) = sides
-            if seeds_a != seeds_b:
-                raise ValueError(f"{model}: {a} and {b} were not run with the same seeds ({seeds_a} vs {seeds_b})")
-            c = compare_predictions(preds_a, preds_b, classes, n_boot=n_boot)
-            rows.append({"model": model, "a": a, "b": b, "group": group, "question": question, **vars(c),
-                         "significant": c.significant, "words": c.words(f"{model}: {question}")})
-    return pd.DataFrame(rows)
+        have = set(runs.loc[runs.model == model, "reading"])
+        pairs += [({"model": model, "a": a, "b": b, "group": group, "question": question},
+                   {"model": model, "reading": a}, {"model": model, "reading": b})
+                  for a, b, group, question in comparisons if a in have and b in have]
+    if not pairs:
+        return pd.DataFrame(columns=["model", "a", "b", "group", "question", "metric", "estimate", "low", "high",
+                                     "p", "p_adj", "significant", "m", "correction"])
+    out = compare(_one_run_per_seed(result), classes, pairs, correction=FAMILIES["readings"].correction,
+                  n_boot=n_boot)
+    out.insert(0, "family", "readings")
+    return out
+
+
+def _one_run_per_seed(result: ExperimentResult) -> ExperimentResult:
+    """A row (e.g. "pdds") listed twice for one model keeps its first run per seed."""
+    runs = result.runs.drop_duplicates(["model", "reading", "seed"] + (["fold"] if "fold" in result.runs else []))
+    return ExperimentResult(runs, result.predictions)
 
 
 __all__ = ["COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS", "RECIPE_ROWS",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ def sizes_words(sizes: pd.DataFrame) -> str:
 
 def glue_sizes(sizes: pd.DataFrame) -> None:
     """Glue every number of the size table as ``rs_<normalize>_<pairs>_<column>`` (and the summary)."""
-    from .views import glue_number, glue_text
+    from .glue import glue_number, glue_text
 
     for r in sizes.itertuples():
         prefix = f"rs_{r.normalize}_{r.pairs}"
@@ -84,39 +85,56 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _wide(tests: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, comparison) with the WA and UA tests side by side."""
+    keys = ["model", "a", "b", "group", "question"]
+    wa, ua = tests[tests.metric == "wa"], tests[tests.metric == "ua"]
+    return wa.merge(ua, on=keys, how="left", sort=False, suffixes=("_wa", "_ua"))
+
+
 def tests_view(tests: pd.DataFrame) -> pd.DataFrame:
-    """The paired tests for reading: B - A with 95% intervals, p-values and a verdict."""
-    def ci(m: float, lo: float, hi: float) -> str:
-        return f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]" if np.isfinite(lo) else f"{m:+.1f}"
+    """The two-source tests for reading: B - A with 95 % intervals, BH-adjusted p-values, verdicts,
+    and the former per-model statistic (named as such)."""
+    from ..util.formats import p_text
+    from .stats_views import interval, verdict
 
-    def p(x: float) -> str:
-        return "< 0.001" if x < 0.001 else f"{x:.3f}"
+    def cell(r: Any, m: str) -> SimpleNamespace:
+        return SimpleNamespace(**{k: getattr(r, f"{k}_{m}") for k in ("estimate", "low", "high", "p", "p_adj",
+                                                                         "significant")})
 
-    rows = list(tests.itertuples())
+    rows = list(_wide(tests).itertuples())
     return pd.DataFrame({
         "model": [r.model for r in rows], "open choice": [r.group for r in rows],
         "B vs A": [f"{r.b} vs {r.a}" for r in rows],
-        "Δ WA (95%, seeds)": [ci(r.seed_d_wa, r.seed_wa_low, r.seed_wa_high) for r in rows],
-        "Δ WA (95%, bootstrap)": [ci(r.d_wa, r.wa_low, r.wa_high) for r in rows],
-        "Δ UA (95%, bootstrap)": [ci(r.d_ua, r.ua_low, r.ua_high) for r in rows],
-        "p boot.": [p(r.p_wa) for r in rows], "p McNemar": [p(r.p_mcnemar) for r in rows],
-        "verdict": ["significant" if r.significant else "within noise" for r in rows],
+        "Δ WA [95%]": [interval(cell(r, "wa")) for r in rows],
+        "p WA (BH)": [p_text(r.p_adj_wa) for r in rows],
+        "Δ UA [95%]": [interval(cell(r, "ua")) for r in rows],
+        "p UA (BH)": [p_text(r.p_adj_ua) for r in rows],
+        "verdict": [f"WA {verdict(cell(r, 'wa'))}; UA {verdict(cell(r, 'ua'))}" for r in rows],
+        "these models differ (p, WA)": [p_text(r.p_models_wa) for r in rows],
     })
 
 
 # -- the conclusion --------------------------------------------------------------------------------
 def _verdict(r: Any) -> str:
-    return "significant" if r.significant else "within noise"
+    return "significant" if r.significant_wa or r.significant_ua else "within noise"
 
 
 def _line(r: Any) -> str:
-    return f"{r.question}: {r.d_wa:+.1f} WA, {r.d_ua:+.1f} UA points ({_verdict(r)})"
+    marks = "".join(f", {m.upper()} significant" for m in ("wa", "ua") if getattr(r, f"significant_{m}"))
+    return f"{r.question}: {r.estimate_wa:+.1f} WA, {r.estimate_ua:+.1f} UA points ({_verdict(r)}{marks})"
+
+
+_PDDS_ROWS = ["pdds", "normalize=sum", "pdds targets=onehot", "pdds bucket=off", "pdds original recipe"]
 
 
 def conclusion(summary: pd.DataFrame, tests: pd.DataFrame, *, synthetic: bool, corpus_name: str = "") -> str:
-    """A short conclusion generated from the numbers: per open choice, each test significant or
-    within noise; which readings change PDDS's own result; which comparisons PDDS wins. On the demo
-    corpus it says that the result describes the synthetic generator."""
+    """A short conclusion generated from the numbers: per open choice, each comparison significant or
+    within noise (Benjamini-Hochberg over the chapter's family); which readings change PDDS's own
+    result; which comparisons PDDS wins. On the demo corpus it says that the result describes the
+    synthetic generator."""
+    from .stats_views import correction_phrase
+
     lines = []
     if synthetic:
         lines.append(f"These numbers come from the synthetic demo corpus ({corpus_name}). They describe the demo "
@@ -125,51 +143,55 @@ def conclusion(summary: pd.DataFrame, tests: pd.DataFrame, *, synthetic: bool, c
                      "iemocap for real evidence.")
     if tests.empty:
         return "\n".join(lines + ["No comparison could be made (each needs both of its rows)."])
-    for model in dict.fromkeys(tests["model"]):
-        t = tests[tests.model == model]
-        n_sig = int(t["significant"].sum())
-        lines.append(f"{model}: {n_sig} of {len(t)} comparisons are larger than the noise of the test set "
-                     f"(paired bootstrap and McNemar, p < 0.05).")
+    lines.append(f"Significant means an adjusted p below 0.05 {correction_phrase(tests)} (WA and UA of every "
+                 "comparison of every model; the chapter is exploratory, so it controls the false-discovery rate).")
+    wide = _wide(tests)
+    for model in dict.fromkeys(wide["model"]):
+        t = wide[wide.model == model]
+        n_wa, n_ua = int(t["significant_wa"].sum()), int(t["significant_ua"].sum())
+        lines.append(f"{model}: {n_wa} of {len(t)} WA changes and {n_ua} of {len(t)} UA changes are significant.")
         for group in dict.fromkeys(t["group"]):
             lines.append(f"- {group}: " + "; ".join(_line(r) for r in t[t.group == group].itertuples()) + ".")
         own = t[(t.a == "pdds") & (t.b != "pdds")]
-        changed = [r.b for r in own.itertuples() if r.significant]
+        changed = [r.b for r in own.itertuples() if r.significant_wa or r.significant_ua]
         if len(own):
             lines.append("  Readings that change PDDS's own result beyond noise: "
                          + (", ".join(changed) if changed else "none") + f" (of {len(own)} tested).")
-        wins = t[t.b.isin(["pdds", "normalize=sum", "pdds targets=onehot", "pdds bucket=off", "pdds original recipe"])
-                 & ~t.a.isin(["pdds"])]
-        better = [f"{r.b} over {r.a}" for r in wins.itertuples() if r.significant and r.d_wa > 0]
-        worse = [f"{r.b} below {r.a}" for r in wins.itertuples() if r.significant and r.d_wa < 0]
+        wins = t[t.b.isin(_PDDS_ROWS) & ~t.a.isin(["pdds"])]
+        better = [f"{r.b} over {r.a}" for r in wins.itertuples() if r.significant_wa and r.estimate_wa > 0]
+        worse = [f"{r.b} below {r.a}" for r in wins.itertuples() if r.significant_wa and r.estimate_wa < 0]
         if len(wins):
-            lines.append(f"  PDDS significantly better in {len(better)} of {len(wins)} comparisons with other training "
-                         "data" + (f" ({', '.join(better)})" if better else "")
+            lines.append(f"  On WA, PDDS is significantly better in {len(better)} of {len(wins)} comparisons with other "
+                         "training data" + (f" ({', '.join(better)})" if better else "")
                          + (f"; significantly worse in {len(worse)} ({', '.join(worse)})" if worse else "") + ".")
     return "\n".join(lines)
 
 
 def plot_tests(tests: pd.DataFrame, title: str = "") -> Any:
-    """The paired tests as a forest plot: B - A in WA points with the bootstrap's 95% interval."""
+    """The tests as a forest plot: B - A in WA and UA points with the two-source 95 % interval."""
     import matplotlib.pyplot as plt
 
-    models = list(dict.fromkeys(tests["model"]))
-    n = max(len(tests[tests.model == m]) for m in models)
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 2.8, 0.32 * n + 1.3), sharey=True,
+    wide = _wide(tests)
+    models = list(dict.fromkeys(wide["model"]))
+    n = max(len(wide[wide.model == m]) for m in models)
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 2.8, 0.36 * n + 1.4), sharey=True,
                              squeeze=False)
     for ax, model in zip(axes[0], models):
-        t = tests[tests.model == model].reset_index(drop=True)
-        y = np.arange(len(t))[::-1]
-        colour = np.where(t["significant"], "#e15759", "#4e79a7")
-        ax.errorbar(t["d_wa"], y, xerr=[t["d_wa"] - t["wa_low"], t["wa_high"] - t["d_wa"]], fmt="none",
-                    ecolor="#999999", capsize=2)
-        ax.scatter(t["d_wa"], y, c=colour, zorder=3, s=22)
+        t = wide[wide.model == model].reset_index(drop=True)
+        y = np.arange(len(t))[::-1].astype(float)
+        for m, dy, marker in (("wa", 0.14, "o"), ("ua", -0.14, "s")):
+            est, low, high = t[f"estimate_{m}"], t[f"low_{m}"], t[f"high_{m}"]
+            colour = np.where(t[f"significant_{m}"], "#e15759", "#4e79a7")
+            ax.errorbar(est, y + dy, xerr=[est - low, high - est], fmt="none", ecolor="#999999", capsize=2)
+            ax.scatter(est, y + dy, c=colour, zorder=3, s=20, marker=marker, label=m.upper())
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(y, [f"{b} vs {a}" for a, b in zip(t["a"], t["b"])], fontsize=7)
-        ax.set_xlabel("Δ WA (points, B − A)")
+        ax.set_xlabel("B − A (points; circles WA, squares UA)")
         ax.set_title(model, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(title or "Paired tests (red: significant; bars: 95% bootstrap interval)", fontsize=9)
+    fig.suptitle(title or "Two-source tests (red: significant after Benjamini-Hochberg; bars: 95% interval)",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 

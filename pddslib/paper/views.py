@@ -4,27 +4,14 @@ sentences that compare them, and numbers glued into the book's prose (``myst_nb.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..util.formats import p_text, pm
+from ..util.formats import pm
+from .glue import glue_number, glue_text, wrap
 from .parameters import Setup
-
-
-def glue_number(key: str, value: float, fmt: str = "{:.1f}", display: bool = False) -> None:
-    """Glue a formatted number (as text) for ``{glue:text}`` in the book's prose."""
-    from myst_nb import glue
-
-    glue(key, fmt.format(value), display=display)
-
-
-def glue_text(key: str, text: str, display: bool = False) -> None:
-    from myst_nb import glue
-
-    glue(key, text, display=display)
 
 
 def show_table(df: pd.DataFrame, caption: str = "", precision: int = 1) -> Any:
@@ -65,45 +52,6 @@ def table2_view(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def significance_view(tests: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """Paired tests for reading: the change with its intervals, the p-values, and a verdict.
-
-    One model compared across strategies (Table 2): rows are "vs <strategy>"; several models each
-    with and without PDDS (Table 1): rows are the models.
-    """
-    from .experiments import STRATEGY_LABELS
-
-    one_model = tests["model"].nunique() == 1
-
-    def name(r: Any) -> str:
-        if one_model:
-            return f"vs {STRATEGY_LABELS.get(r.a, r.a).lower()}"
-        return (labels or {}).get(r.model, r.model)
-
-    def ci(m: float, lo: float, hi: float) -> str:
-        return f"{m:+.1f} [{lo:+.1f}, {hi:+.1f}]" if np.isfinite(lo) else f"{m:+.1f}"
-
-    rows = list(tests.itertuples())
-    return pd.DataFrame({
-        "PDDS": [name(r) for r in rows],
-        "Δ WA (95%, seeds)": [ci(r.seed_d_wa, r.seed_wa_low, r.seed_wa_high) for r in rows],
-        "Δ WA (95%, bootstrap)": [ci(r.d_wa, r.wa_low, r.wa_high) for r in rows],
-        "Δ UA (95%, bootstrap)": [ci(r.d_ua, r.ua_low, r.ua_high) for r in rows],
-        "p boot.": [p_text(r.p_wa) for r in rows],
-        "p McNemar": [p_text(r.p_mcnemar) for r in rows],
-        "verdict": ["significant" if r.significant else "within noise" for r in rows],
-    })
-
-
-def compare_significance(tests: pd.DataFrame, prefix: str) -> str:
-    """Glue how many comparisons are significant; return one sentence per comparison."""
-    glue_number(f"{prefix}_n_significant", int(tests["significant"].sum()), "{:.0f}")
-    glue_number(f"{prefix}_n_tests", len(tests), "{:.0f}")
-    head = (f"{int(tests['significant'].sum())} of {len(tests)} comparisons are larger than the noise of the "
-            f"test set (both the paired bootstrap over utterances and McNemar's test at p < 0.05).")
-    return _wrap(head + "\n" + "\n".join(f"- {w}." for w in tests["words"]))
-
-
 def recall_view(change: pd.DataFrame) -> pd.DataFrame:
     """Per-class recall without/with PDDS and the change, "mean ± std", percent."""
     from ..pdds.labels import CLASS_NAMES
@@ -124,16 +72,12 @@ def p_view(summary: pd.DataFrame) -> pd.DataFrame:
                          "seeds": summary["n_seeds"].astype(int)})
 
 
-def _wrap(text: str, width: int = 80) -> str:
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="  ") for line in text.split("\n"))
-
-
 def compare_table1(summary: pd.DataFrame, run: Setup) -> str:
     """Glue Table 1's headline numbers and return a short comparison with the paper."""
     improved_wa = int((summary["d_wa"] > 0).sum())
     improved_ua = int((summary["d_ua"] > 0).sum())
     if "cltnet" not in set(summary["model"]):
-        return _wrap(f"PDDS raises mean WA for {improved_wa} of {len(summary)} models and mean UA for {improved_ua}.")
+        return wrap(f"PDDS raises mean WA for {improved_wa} of {len(summary)} models and mean UA for {improved_ua}.")
     cl = summary.set_index("model").loc["cltnet"]
     glue_number("t1_improved_wa", improved_wa, "{:.0f}")
     glue_number("t1_improved_ua", improved_ua, "{:.0f}")
@@ -151,7 +95,7 @@ def compare_table1(summary: pd.DataFrame, run: Setup) -> str:
     glue_text("t1_corpus", run.corpus.name)
     glue_text("t1_data_note", "synthetic demo data: these numbers are not IEMOCAP's and not comparable to the "
               "paper's" if run.synthetic else "IEMOCAP, sessions 1-4 train, session 5 test")
-    return _wrap(f"PDDS raises mean WA for {improved_wa} of {len(summary)} models and mean UA for {improved_ua} "
+    return wrap(f"PDDS raises mean WA for {improved_wa} of {len(summary)} models and mean UA for {improved_ua} "
             f"(paper: all {len(summary)} on both).\n"
             f"CLTNet: WA {cl.wa_without:.1f} -> {cl.wa_with:.1f} ({cl.d_wa:+.1f} ± {cl.d_wa_std:.1f}), "
             f"UA {cl.ua_without:.1f} -> {cl.ua_with:.1f} ({cl.d_ua:+.1f} ± {cl.d_ua_std:.1f}); paper: WA "
@@ -169,39 +113,76 @@ def compare_table2(summary: pd.DataFrame, run: Setup) -> str:
         glue_number(f"t2_{k}_n", s.loc[k, "n_train"], "{:,.0f}")
     best = s["wa_mean"].idxmax()
     glue_text("t2_best", STRATEGY_LABELS[best])
+    glue_text("t2_corpus", run.corpus.name)
     d_wa = s.loc["pdds", "wa_mean"] - s.loc["uniform", "wa_mean"]
     d_ua = s.loc["pdds", "ua_mean"] - s.loc["uniform", "ua_mean"]
     glue_number("t2_pdds_vs_uniform_wa", d_wa, "{:+.1f}")
     glue_number("t2_pdds_vs_uniform_ua", d_ua, "{:+.1f}")
-    return _wrap(f"best mean WA: {STRATEGY_LABELS[best]} (paper: With PDDS). PDDS vs uniform balancing: "
+    return wrap(f"best mean WA: {STRATEGY_LABELS[best]} (paper: With PDDS). PDDS vs uniform balancing: "
             f"WA {d_wa:+.1f}, UA {d_ua:+.1f} points, with {int(s.loc['pdds', 'n_train']):,} instead of "
             f"{int(s.loc['uniform', 'n_train']):,} training samples (paper: PDDS better with fewer samples).")
 
 
-def compare_fig5(cms: dict[str, np.ndarray], change: pd.DataFrame, classes: tuple[str, ...]) -> str:
-    """Glue Fig. 5's numbers and return a short comparison with the paper."""
+def compare_fig5(cms: dict[str, np.ndarray], change: pd.DataFrame, classes: tuple[str, ...],
+                 tests: pd.DataFrame) -> str:
+    """Glue Fig. 5's numbers and return a short comparison with the paper, from Fig. 5's family of
+    two-source tests (:func:`pddslib.paper.experiments.fig5_significance`, Holm)."""
+    from .stats_views import correction_phrase, glue_tests
+
     k = classes.index("fru")
     share = {s: 100 * cm[:, k].sum() / cm.sum() for s, cm in cms.items()}
-    better = int((change["change"] > 0).sum())
-    glue_number("f5_better", better, "{:.0f}")
+    rec = tests[tests.metric.str.startswith("recall:")]
+    up = [c for c, sig, d in zip(rec["class"], rec["significant"], rec["estimate"]) if sig and d > 0]
+    down = [c for c, sig, d in zip(rec["class"], rec["significant"], rec["estimate"]) if sig and d < 0]
+    lean = tests[tests.metric == f"share:{k}"]
+    glue_tests(tests, "f5", ())
+    glue_number("f5_better", int((change["change"] > 0).sum()), "{:.0f}")
+    glue_number("f5_sig_up", len(up), "{:.0f}")
+    glue_number("f5_sig_down", len(down), "{:.0f}")
     glue_number("f5_fru_share_without", share["none"])
     glue_number("f5_fru_share_with", share["pdds"])
-    return _wrap(f"recall rises for {better} of {len(classes)} classes (paper: most classes; frustration slightly "
-            f"down).\nshare of predictions that are 'frustration': {share['none']:.1f}% without, "
-            f"{share['pdds']:.1f}% with PDDS (paper: PDDS reduces the lean towards frustration).")
+    lean_words = "no test"
+    if len(lean):
+        r = lean.iloc[0]
+        lean_words = (f"{r.estimate:+.1f} points [{r.low:+.1f}, {r.high:+.1f}], "
+                      + ("significant" if r.significant else "within noise"))
+    glue_text("f5_lean", lean_words)
+    return wrap(f"mean recall rises for {int((change['change'] > 0).sum())} of {len(change)} classes; "
+                 f"significantly up for {len(up)} ({', '.join(up) or 'none'}) and down for {len(down)} "
+                 f"({', '.join(down) or 'none'}) {correction_phrase(tests)} (paper: most classes up; frustration "
+                 f"slightly down).\nshare of predictions that are 'frustration': {share['none']:.1f}% without, "
+                 f"{share['pdds']:.1f}% with PDDS ({lean_words}; paper: PDDS reduces the lean towards frustration).")
 
 
-def compare_fig6(summary: pd.DataFrame, best_paper: float) -> str:
-    """Glue Fig. 6's numbers and return a short comparison with the paper."""
+def compare_fig6(summary: pd.DataFrame, best_paper: float, tests: pd.DataFrame) -> str:
+    """Glue Fig. 6's numbers and return a short comparison with the paper, from Fig. 6's family of
+    two-source tests (:func:`pddslib.paper.experiments.fig6_significance`: the trend over p and the
+    paper's best p against each other p, Holm)."""
+    from .stats_views import correction_phrase, glue_tests
+
     best_wa = float(summary.loc[summary["wa_mean"].idxmax(), "p"])
     best_ua = float(summary.loc[summary["ua_mean"].idxmax(), "p"])
-    spread = float(summary["wa_mean"].max() - summary["wa_mean"].min())
     glue_number("f6_best_wa_p", best_wa, "{:.1f}")
     glue_number("f6_best_ua_p", best_ua, "{:.1f}")
-    glue_number("f6_wa_range", spread)
-    return _wrap(f"best mean WA at p = {best_wa:g}, best mean UA at p = {best_ua:g} (paper: p = {best_paper:g}); "
-            f"mean WA varies by {spread:.1f} points over p, against a typical spread over seeds of "
-            f"{summary['wa_std'].mean():.1f} points.")
+    glue_number("f6_wa_range", float(summary["wa_mean"].max() - summary["wa_mean"].min()))
+    glue_tests(tests, "f6", ())
+    parts = []
+    for metric in ("wa", "ua"):
+        trend = tests[(tests.metric == metric) & tests["a"].astype(str).str.endswith("trend")]
+        if len(trend):
+            r = trend.iloc[0]
+            words = (f"{metric.upper()} trend {r.estimate:+.2f} points per 0.1 of p [{r.low:+.2f}, {r.high:+.2f}], "
+                     + ("significant" if r.significant else "within noise"))
+            glue_text(f"f6_trend_{metric}", words)
+            parts.append(words)
+        best = tests[(tests.metric == metric) & (tests["b"] == f"p = {best_paper:g}")]
+        beaten = [a for a, sig, d in zip(best["a"], best["significant"], best["estimate"]) if sig and d > 0]
+        lost = [a for a, sig, d in zip(best["a"], best["significant"], best["estimate"]) if sig and d < 0]
+        if len(best):
+            parts.append(f"p = {best_paper:g} significantly above {len(beaten)} and below {len(lost)} of the "
+                         f"{len(best)} other p on {metric.upper()}")
+    return wrap(f"best mean WA at p = {best_wa:g}, best mean UA at p = {best_ua:g} (paper: p = {best_paper:g}).\n"
+                 + "; ".join(parts) + f" ({correction_phrase(tests)}).")
 
 
 def compare_distribution(tables: dict[str, pd.DataFrame], counts: Any, plan: Any, label: str,
@@ -233,7 +214,7 @@ def compare_distribution(tables: dict[str, pd.DataFrame], counts: Any, plan: Any
     glue_number("dd_ex_smooth_ji", plan.smoothed[j, i])
     hap = (f"clear happiness: {clear.loc['hap', 'original']} -> {clear.loc['hap', 'balanced']} (paper: 43 -> 215)\n"
            if "hap" in clear.index else "")
-    return _wrap(f"{hap}new samples with PDDS: {strategies.loc['pdds', 'new_samples']:,}; with uniform balancing: "
+    return wrap(f"{hap}new samples with PDDS: {strategies.loc['pdds', 'new_samples']:,}; with uniform balancing: "
             f"{strategies.loc['uniform', 'new_samples']:,}\n"
             f"worked example, chain [{ci.upper()}, {ci}>{cj}, {cj}>{ci}, {cj.upper()}] = {[int(x) for x in chain]}:\n"
             f"  {ci}>{cj}: {kernel[0]:.3f} x {chain[0]} + {kernel[1]:.3f} x {chain[1]} + {kernel[0]:.3f} x {chain[2]} = "
@@ -271,4 +252,4 @@ def compare_crema_d(summary: pd.DataFrame, run: Setup) -> str:
                  f"UA {s.loc['pdds', 'ua_mean'] - s.loc['uniform', 'ua_mean']:+.1f} points with "
                  f"{int(s.loc['uniform', 'n_train']):,} uniform samples")
     note = " (synthetic audio: these numbers only show that the pipeline runs)" if run.synthetic else ""
-    return _wrap(text + "." + note)
+    return wrap(text + "." + note)

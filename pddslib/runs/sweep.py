@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..config import RunSettings, RunSpec
@@ -156,7 +157,9 @@ def summarise(runs: pd.DataFrame, by: Sequence[str] = ("model", "strategy")) -> 
 
     With leave-one-session-out folds (a ``fold`` column with values), mean and std are over every
     (fold, seed) run of the group, ``n_folds`` counts the folds and ``n_train`` is the mean over
-    the runs (the folds' training sets differ in size); otherwise over the seeds.
+    the runs (the folds' training sets differ in size), and the two variances are also given apart:
+    ``wa_fold_sd``/``ua_fold_sd`` (over folds, of each fold's mean over seeds) and
+    ``wa_seed_sd``/``ua_seed_sd`` (over seeds within a fold, pooled); otherwise over the seeds.
     """
     by = [b for b in by if b in runs.columns]
     g = runs.groupby(by, sort=False)
@@ -169,4 +172,18 @@ def summarise(runs: pd.DataFrame, by: Sequence[str] = ("model", "strategy")) -> 
     if folds:
         out["n_folds"] = g["fold"].nunique()
         out["n_runs"] = g["wa"].size()
+        out = out.join(_fold_and_seed_sd(runs, by))
     return out.reset_index()
+
+
+def _fold_and_seed_sd(runs: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """LOSO: the two variances apart, per group and metric. ``<m>_fold_sd``: SD over folds of each
+    fold's mean over seeds (which test session: the speakers and their dialogues); ``<m>_seed_sd``:
+    the root of the mean over folds of the variance over seeds within a fold (training randomness)."""
+    cols = {}
+    for m in ("wa", "ua"):
+        per_fold = runs.groupby([*by, "fold"], sort=False)[m]
+        means, variances = per_fold.mean(), per_fold.var(ddof=1)
+        cols[f"{m}_fold_sd"] = means.groupby(level=list(range(len(by))), sort=False).std(ddof=1)
+        cols[f"{m}_seed_sd"] = np.sqrt(variances.groupby(level=list(range(len(by))), sort=False).mean())
+    return pd.DataFrame(cols)
