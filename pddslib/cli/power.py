@@ -85,20 +85,22 @@ def _plan(row: dict, effect: float, seeds: list[int], max_seeds: int) -> dict:
 
 
 def _words(p: dict, max_seeds: int) -> str:
+    def seeds(n: int | None) -> str:  # the seeds needed for 80 % power (None: none suffice, or not within max_seeds)
+        return (f"{n} seeds" if n is not None else "none: below the test set's floor"
+                if abs(p["effect"]) <= p["floor_effect"] else f"more than {max_seeds}")
+
     head = (f"{p['model']}: {p['b']} vs {p['a']}, {p['metric'].upper()} {p['change']:+.2f} points "
             f"[{p['low']:+.2f}, {p['high']:+.2f}], p {p['p']:.3f}, {p['n_seeds']} seeds, {p['n_utterances']} "
             f"utterances\n  " if "change" in p else "  ")
     powers = ", ".join(f"{s} seeds {100 * v:.0f}%" for s, v in p["power"].items())
-    need = (f"{p['seeds_needed']} seeds" if p["seeds_needed"] is not None else
-            ("none: below the test set's floor" if abs(p["effect"]) <= p["floor_effect"] else f"more than {max_seeds}"))
+    need = seeds(p["seeds_needed"])
     text = (f"{head}SD of the per-seed change {p['seed_sd']:.2f}, test-set floor {p['floor_sd']:.2f} points; "
             f"power to detect {p['effect']:+.2f}: {powers}; 80% power needs {need}; at any number of seeds the "
             f"smallest change with 80% power is {p['floor_effect']:.2f}")
     if "detectable_now" in p:
-        high = p["seeds_needed_high"]
         text += (f"; the present {p['n_seeds']} seeds detect {p['detectable_now']:.2f} with 80% power; if the per-seed "
                  f"SD is at its 95% upper bound {p['seed_sd_high']:.2f}, 80% power needs "
-                 + (f"{high} seeds" if high is not None else "more seeds than can help"))
+                 f"{seeds(p['seeds_needed_high'])}")
     return text + "."
 
 
