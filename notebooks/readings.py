@@ -136,6 +136,17 @@ display(show_table(rv.summary_view(summary), f"WA and UA (%) under each reading 
                                              f"mean ± std over {run.n_seeds} seeds"))
 
 # %% [markdown]
+# ## Calibration and fit to the votes
+# Training uses vote distributions, so accuracy is not the whole story: per row, mean ± std over
+# seeds of the test utterances' negative log-likelihood of the consensus label, Brier score,
+# expected calibration error (15 equal-width confidence bins) and the mean KL divergence from each
+# utterance's vote distribution to the predicted one (lower is better for all four; the
+# Decisions page, S8, defines them).
+
+# %%
+display(show_table(rv.soft_view(summary), f"Calibration and fit to the votes under each reading ({run.corpus.name})"))
+
+# %% [markdown]
 # ## Tests
 # Each comparison B against A on the same seeds and test utterances, on WA and UA: the change with
 # its 95% interval from the test that counts both the seeds and the test utterances

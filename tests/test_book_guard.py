@@ -18,7 +18,7 @@ sys.path.insert(0, str(REPO / "book" / "_ext"))
 
 import results_guard  # noqa: E402
 
-RESULTS = ("data_distribution", "table1", "table2", "fig5", "fig6")
+RESULTS = ("data_distribution", "table1", "power", "table2", "fig5", "fig6")
 NOTEBOOK = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# A result\n", "\n", "Numbers."]}],
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}},
@@ -48,12 +48,12 @@ def toc(tmp_path) -> Path:
 def test_every_result_page_missing_is_named_on_one_line(tmp_path, toc, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)
     found = results_guard.problems(tmp_path, toc)
-    assert [k for k, _, _ in found] == ["missing"] * 5
+    assert [k for k, _, _ in found] == ["missing"] * len(RESULTS)
     with pytest.raises(results_guard.ResultsMissing) as err:
         results_guard.check(tmp_path, toc)
     msg = str(err.value)
     assert "\n" not in msg and msg.endswith("run `make notebooks` first (or `make demo`)")
-    assert msg.startswith("5 result notebooks are missing") and f"{tmp_path.name}/results/table1.ipynb" in msg
+    assert msg.startswith(f"{len(RESULTS)} result notebooks are missing") and f"{tmp_path.name}/results/table1.ipynb" in msg
 
 
 def test_one_missing_page_reads_as_the_issue_asks(tmp_path, toc, monkeypatch):
@@ -101,7 +101,7 @@ def test_jb_build_on_a_fresh_clone_stops_with_one_line(tmp_path):
 
     pages = [f for f in dict.fromkeys(results_guard.toc_files(yaml.safe_load((REPO / "_toc.yml").read_text())))
              if f.startswith("results/")]  # every result page of the book's table of contents
-    assert pages[:5] == [f"results/{n}" for n in RESULTS]
+    assert pages[:6] == [f"results/{n}" for n in RESULTS]
     assert err == [f"{len(pages)} result notebooks are missing ({', '.join(f'book/{f}.ipynb' for f in pages)}): "
                    "run `make notebooks` first (or `make demo`)"], r.stderr
     assert "Traceback" not in r.stdout + r.stderr

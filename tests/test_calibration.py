@@ -80,3 +80,14 @@ def test_the_calibration_is_cached_by_content(tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match="recomputed"):                 # other arguments: another key
         sim.cached_calibrate(**{**small, "n_reps": 41})
     assert sim.calibration_key(a=1) != sim.calibration_key(a=2)
+
+
+def test_exact_sizes_in_the_idealised_model():
+    """No simulation: the fiducial test's size never exceeds 5 % and is 5 % at either end; the
+    Satterthwaite version's exceeds it at 3 seeds with a small floor."""
+    sizes = sim.ideal_sizes(ratios=(0.0, 0.1, 0.5, 1.0, 1000.0), seeds=(3, 10))
+    assert (sizes["fiducial"] <= 0.0505).all()
+    ends = sizes[sizes.ratio.isin([0.0, 1000.0])]
+    assert np.allclose(ends["fiducial"], 0.05, atol=1.5e-3) and np.allclose(ends["satterthwaite"], 0.05, atol=1.5e-3)
+    three = sizes[(sizes.seeds == 3) & (sizes.ratio == 0.1)].iloc[0]
+    assert three.satterthwaite > 0.07 and three.fiducial < 0.05

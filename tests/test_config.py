@@ -158,7 +158,8 @@ def test_every_command_documents_its_options_and_gives_examples():
     parser = build_parser()
     assert "``" not in parser.description and ":func:" not in parser.description  # plain text, no RST
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(sub.choices) == {"stats", "plan", "download", "demo", "extract", "info", "run", "evaluate", "predict"}
+    assert set(sub.choices) == {"stats", "plan", "download", "demo", "extract", "info", "run", "evaluate", "predict",
+                                "power"}
     for name, p in sub.choices.items():
         assert p.epilog and "examples:" in p.epilog and f"pdds {name}" in p.epilog, name
         for action in p._actions:

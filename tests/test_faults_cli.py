@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from cli_helpers import run_cli
 from faults_common import *  # noqa: F403  (the Fault rows, fixtures and helpers)
 
 # == command line: one line, exit code, nothing changed ======================================================
@@ -230,16 +231,6 @@ CLI_FAULTS = [
 ]
 
 
-def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    from pddslib.cli import main
-
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.filterwarnings("ignore:!!! 6-class split differs")

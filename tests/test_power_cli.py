@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 
 from pddslib.cli import main
 from pddslib.corpora import demo
@@ -24,13 +25,7 @@ DEFAULT_SEEDS = (3, 5, 10, 20)
 
 
 def _cli(argv, capsys):
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(argv, capsys)
 
 
 def _error_lines(err: str) -> list[str]:

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 import torch
 
-from pddslib.cli import main
 from pddslib.config import LOSO_SESSIONS, RunSpec
 from pddslib.corpora import demo
 from pddslib.features.store import FeatureStore, config_hash
@@ -55,13 +55,7 @@ def saved(corpus, tmp_path_factory):
 
 
 def _cli(argv, capsys):
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(argv, capsys)
 
 
 def _no_pickle(monkeypatch):

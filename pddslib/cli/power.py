@@ -71,7 +71,13 @@ def _measured(args: argparse.Namespace) -> list[dict]:
 
 
 def _plan(row: dict, effect: float, seeds: list[int], max_seeds: int) -> dict:
-    from ..paper.power import detectable_effect, floor_effect, power, seed_sd_interval, seeds_needed
+    from ..paper.power import (
+        detectable_effect,
+        floor_effect,
+        power,
+        seed_sd_interval,
+        seeds_needed,
+    )
 
     sd, floor = row["seed_sd"], row["floor_sd"]
     out = {**row, "effect": effect, "power": {str(s): power(effect, sd, floor, s) for s in seeds},
@@ -115,6 +121,8 @@ def cmd_power(args: argparse.Namespace) -> int:
     else:
         if args.seed_sd is None or args.floor_sd is None:
             raise UsageError("give run folders (DIR ...) or both --seed-sd and --floor-sd")
+        if args.seed_sd == 0 and args.floor_sd == 0:
+            raise UsageError("--seed-sd and --floor-sd are both 0: every change would be certain")
         rows = [{"model": "given", "a": "A", "b": "B", "metric": args.metric, "seed_sd": args.seed_sd,
                  "floor_sd": args.floor_sd}]
     plans = [_plan(r, args.effect, args.seeds, args.max_seeds) for r in rows]

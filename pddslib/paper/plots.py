@@ -252,7 +252,7 @@ def power_curves(curves: pd.DataFrame, labels: dict[str, str] | None = None, tit
     """Power of the two-source test against the number of seeds, one line per claimed gain (WA solid,
     UA dashed), with the 80 % target dotted (``curves``: :func:`pddslib.paper.power.power_curves`)."""
     labels = labels or {}
-    fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    fig, ax = plt.subplots(figsize=(8.4, 4.0))
     colours = plt.get_cmap("tab10")
     for k, model in enumerate(dict.fromkeys(curves["model"])):
         for metric, style in (("wa", "-"), ("ua", "--")):
@@ -267,7 +267,7 @@ def power_curves(curves: pd.DataFrame, labels: dict[str, str] | None = None, tit
     ax.set_xlabel("seeds per condition")
     ax.set_ylabel("power (%)")
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, ncol=2, frameon=False, loc="upper left")
+    ax.legend(fontsize=7, ncol=1, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_title(title or "Power to detect the paper's claimed gains at the measured noise", fontsize=10)
     fig.tight_layout()

@@ -303,14 +303,23 @@ def readings(corpus: Corpus, settings: RunSettings, models: str | Sequence[str] 
     return res
 
 
+#: The soft metrics of every run (pddslib.runs.metrics.soft_metrics), summarised beside WA and UA.
+SOFT_METRICS: tuple[str, ...] = ("nll", "brier", "ece", "kl_votes")
+
+
 def readings_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per model and row: group, description, training-set size, WA/UA mean and std (percent), seeds."""
+    """Per model and row: group, description, training-set size, WA/UA mean and std (percent), seeds,
+    and the soft metrics' mean and std (``nll_mean``, ...; as they are: nats, Brier, ECE fraction)."""
     g = runs.groupby(["model", "reading"], sort=False)
     out = pd.DataFrame({
         "wa_mean": 100 * g["wa"].mean(), "wa_std": 100 * g["wa"].std(ddof=1),
         "ua_mean": 100 * g["ua"].mean(), "ua_std": 100 * g["ua"].std(ddof=1),
         "n_train": g["n_train"].first(), "n_seeds": g["seed"].nunique(),
     }).reset_index()
+    for m in SOFT_METRICS:
+        if m in runs.columns:
+            out[f"{m}_mean"] = g[m].mean().to_numpy()
+            out[f"{m}_std"] = g[m].std(ddof=1).to_numpy()
     out.insert(2, "group", [reading(n).group for n in out["reading"]])
     out.insert(3, "what", [reading(n).what for n in out["reading"]])
     return out
@@ -353,6 +362,6 @@ def _one_run_per_seed(result: ExperimentResult) -> ExperimentResult:
     return ExperimentResult(runs, result.predictions)
 
 
-__all__ = ["COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS", "RECIPE_ROWS",
+__all__ = ["SOFT_METRICS", "COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS", "RECIPE_ROWS",
            "Reading", "reading", "reading_sizes", "reading_specs", "readings", "readings_models", "readings_summary",
            "readings_tests", "recipe_models", "row_names"]

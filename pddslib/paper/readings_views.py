@@ -85,6 +85,19 @@ def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def soft_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """Calibration and fit to the votes for reading: one row per (model, row), "mean ± std" over seeds
+    of the test utterances' NLL, Brier score, ECE (15 bins) and KL divergence from the votes."""
+    from ..util.formats import pm
+
+    cols = {"nll": "NLL (nats)", "brier": "Brier", "ece": "ECE (15 bins)", "kl_votes": "KL(votes ‖ pred.)"}
+    out = {"model": summary["model"], "row": summary["reading"]}
+    for m, label in cols.items():
+        if f"{m}_mean" in summary:
+            out[label] = [pm(a, b, scale=1.0, digits=3) for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_std"])]
+    return pd.DataFrame(out)
+
+
 def _wide(tests: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, comparison) with the WA and UA tests side by side."""
     keys = ["model", "a", "b", "group", "question"]
@@ -196,4 +209,4 @@ def plot_tests(tests: pd.DataFrame, title: str = "") -> Any:
     return fig
 
 
-__all__ = ["conclusion", "glue_sizes", "plot_tests", "sizes_view", "sizes_words", "summary_view", "tests_view"]
+__all__ = ["soft_view", "conclusion", "glue_sizes", "plot_tests", "sizes_view", "sizes_words", "summary_view", "tests_view"]

@@ -181,6 +181,33 @@ def calibrate(scenarios: dict[str, Scenario] | None = None, seeds: tuple[int, ..
     return pd.DataFrame(rows)
 
 
+def ideal_sizes(ratios: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0),
+                seeds: tuple[int, ...] = (3, 5, 10), nodes: int = 200) -> pd.DataFrame:
+    """Exact sizes at 0.05 in the idealised normal model (no simulation): the mean change is
+    ``N(0, A + B)``, the seed part is estimated as ``A chi2_k / k`` and the floor ``B`` is known.
+
+    ``ratio`` is ``B / A`` (floor over seed part). Returns one row per (seeds, ratio): ``fiducial``
+    (the book's test) and ``satterthwaite`` (the same variance, t with the Welch-Satterthwaite
+    degrees of freedom ``(A^ + B)^2 / (A^2 / k)``), by quadrature over chi2_k.
+    """
+    from scipy import special, stats
+
+    from .significance import half_widths
+
+    rows = []
+    for s in seeds:
+        k = s - 1
+        q = stats.chi2.ppf((np.arange(nodes) + 0.5) / nodes, k) / k        # A^ / A at each node
+        for ratio in ratios:
+            total = np.sqrt(1.0 + ratio)
+            h = half_widths(q, ratio, s, nodes=400, rtol=1e-7)
+            nu = (q + ratio) ** 2 / (q ** 2 / k)
+            crit = stats.t.ppf(1 - ALPHA / 2, nu) * np.sqrt(q + ratio)
+            rows.append({"seeds": s, "ratio": ratio, "fiducial": float((2 * special.ndtr(-h / total)).mean()),
+                         "satterthwaite": float((2 * special.ndtr(-crit / total)).mean())})
+    return pd.DataFrame(rows)
+
+
 def calibration_key(**kwargs: object) -> str:
     """The cache key of a calibration: its arguments, numpy's version and the source of the code it runs."""
     import hashlib
@@ -222,5 +249,5 @@ def with_effect(sc: Scenario, delta: float) -> Scenario:
     return replace(sc, name=f"{sc.name}+{delta:g}", delta=float(delta))
 
 
-__all__ = ["CLASS_OFFSETS", "SCENARIOS", "Scenario", "cached_calibrate", "calibrate", "calibration_key", "draw", "replicate_tests", "session5_truth",
+__all__ = ["CLASS_OFFSETS", "SCENARIOS", "Scenario", "cached_calibrate", "calibrate", "calibration_key", "ideal_sizes", "draw", "replicate_tests", "session5_truth",
            "true_change", "with_effect"]

@@ -224,6 +224,24 @@ def glue_calibration(cal: pd.DataFrame) -> None:
     glue_number("cal_n_utterances", int(cal["n_utterances"].iloc[0]), "{:,.0f}")
 
 
+def ideal_view(sizes: pd.DataFrame) -> pd.DataFrame:
+    """The exact sizes of :func:`pddslib.paper.simulate.ideal_sizes` (percent): rows floor/seed ratio,
+    columns each test at each number of seeds."""
+    out = {"floor / seed part": [f"{r:g}" for r in dict.fromkeys(sizes["ratio"])]}
+    for s_, g in sizes.groupby("seeds", sort=True):
+        out[f"new, {s_} seeds"] = [f"{100 * x:.1f}" for x in g["fiducial"]]
+        out[f"Satterthwaite, {s_} seeds"] = [f"{100 * x:.1f}" for x in g["satterthwaite"]]
+    return pd.DataFrame(out)
+
+
+def glue_ideal(sizes: pd.DataFrame) -> None:
+    """Glue ``ideal_<test>_max_<seeds>`` and ``ideal_new_min_<seeds>`` (percent) for the prose."""
+    for s_, g in sizes.groupby("seeds"):
+        glue_number(f"ideal_satt_max_{s_}", 100 * g["satterthwaite"].max())
+        glue_number(f"ideal_new_max_{s_}", 100 * g["fiducial"].max())
+        glue_number(f"ideal_new_min_{s_}", 100 * g["fiducial"].min())
+
+
 def _needed(n: Any, below: bool, cap: int = 1000) -> str:
     if n is not None and np.isfinite(n):
         return f"{int(n)}"
@@ -261,8 +279,8 @@ def power_words(cp: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     best = cp.loc[cp["detectable_now"].idxmin()]
     text = [f"With the present {n} seeds, {len(now)} of the {len(cp)} claimed gains would be detected with 80% power "
             f"if true. The smallest change these runs detect with 80% power is {best.detectable_now:.1f} points "
-            f"({labels.get(best.model, best.model)}, {METRIC_NAMES[best.metric]}); for the others it is "
-            f"{cp['detectable_now'].median():.1f} points in the median."]
+            f"({labels.get(best.model, best.model)}, {METRIC_NAMES[best.metric]}); the median over the "
+            f"{len(cp)} is {cp['detectable_now'].median():.1f} points."]
     if len(below):
         names = ", ".join(f"{labels.get(r.model, r.model)} {METRIC_NAMES[r.metric]} ({r.claim:+.1f} < "
                           f"{r.floor_effect:.1f})" for r in below.itertuples())
@@ -275,6 +293,6 @@ def power_words(cp: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     return " ".join(text)
 
 
-__all__ = ["calibration_view", "glue_calibration", "power_view", "power_words", "compare_significance", "correction_phrase", "glue_tests", "interval", "metric_name", "noise_view",
+__all__ = ["calibration_view", "glue_calibration", "glue_ideal", "ideal_view", "power_view", "power_words", "compare_significance", "correction_phrase", "glue_tests", "interval", "metric_name", "noise_view",
            "pair_names", "rows_view",
            "significance_view", "summary_sentence", "verdict", "words"]
