@@ -167,7 +167,7 @@ for metric in ("wa", "ua"):
         glue_number(f"pw_cltnet_{metric}_seed_sd", r.seed_sd, "{:.2f}")
         glue_number(f"pw_cltnet_{metric}_floor_sd", r.floor_sd, "{:.2f}")
         glue_number(f"pw_cltnet_{metric}_floor_effect", r.floor_effect, "{:.1f}")
-        glue_number(f"pw_cltnet_{metric}_power", 100 * r[f"power_{run.n_seeds}"], "{:.0f}")
+        glue_number(f"pw_cltnet_{metric}_power", 100 * r.power_now, "{:.0f}")
 glue_number("pw_n_seeds", run.n_seeds, "{:.0f}")
 glue_number("pw_n_below_floor", int(cp["below_floor"].sum()), "{:.0f}")
 glue_number("pw_n_claims", len(cp), "{:.0f}")

@@ -180,8 +180,8 @@ def claims_power(tests: pd.DataFrame, claims: pd.DataFrame, seeds: tuple[int, ..
         Per claim: ``model, metric, claim, seed_sd, floor_sd, seed_sd_high`` (the upper end of
         the per-seed SD's 95 % interval), ``power_<S>``, ``seeds_needed`` (None: not within
         ``max_seeds``), ``seeds_needed_high`` (at ``seed_sd_high``), ``floor_effect``,
-        ``below_floor``, ``detectable_<S0>`` (the smallest change the present number of seeds S0
-        detects with power ``target``).
+        ``below_floor``, ``power_now`` (at the present number of seeds S0) and ``detectable_now``
+        (the smallest change S0 seeds detect with power ``target``).
     """
     rows = []
     for c in claims.itertuples():
@@ -194,6 +194,7 @@ def claims_power(tests: pd.DataFrame, claims: pd.DataFrame, seeds: tuple[int, ..
                "seed_sd_high": high, **power_row(c.claim, r.seed_sd, r.floor_sd, seeds, target, max_seeds)}
         row["seeds_needed_high"] = seeds_needed(c.claim, high, r.floor_sd, target, max_seeds)
         row["detectable_now"] = detectable_effect(r.seed_sd, r.floor_sd, int(r.n_seeds), target)
+        row["power_now"] = power(c.claim, r.seed_sd, r.floor_sd, int(r.n_seeds))
         rows.append(row)
     return pd.DataFrame(rows)
 

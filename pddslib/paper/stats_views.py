@@ -275,7 +275,7 @@ def power_words(cp: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     n = int(cp["n_seeds"].iloc[0])
     below = cp[cp["below_floor"]]
     reachable = cp[~cp["below_floor"] & cp["seeds_needed"].notna()]
-    now = cp[cp[f"power_{n}"] >= 0.8] if f"power_{n}" in cp else cp.iloc[:0]
+    now = cp[cp["power_now"] >= 0.8]
     best = cp.loc[cp["detectable_now"].idxmin()]
     text = [f"With the present {n} seeds, {len(now)} of the {len(cp)} claimed gains would be detected with 80% power "
             f"if true. The smallest change these runs detect with 80% power is {best.detectable_now:.1f} points "
