@@ -69,7 +69,7 @@ def iemocap_sizes() -> dict[str, Any]:
     from pddslib.config import default_of
     from pddslib.pdds.counts import CountTable
     from pddslib.pdds.registry import plan_for
-    from pddslib.pdds.resample import STRATEGIES
+    from pddslib.pdds.registry import STRATEGIES
     from pddslib.reference import iemocap_reference
 
     ref = iemocap_reference()
@@ -86,7 +86,7 @@ def iemocap_sizes() -> dict[str, Any]:
 def corpus_sizes(corpus: Any, scale: float) -> dict[str, Any]:
     """Training-set size of each strategy on the measured corpus (its fitted sampler), or why none fits."""
     from pddslib.config import RunSpec, corpus_defaults
-    from pddslib.pdds.resample import STRATEGIES
+    from pddslib.pdds.registry import STRATEGIES
     from pddslib.runs.one import fit_sampler
 
     level = corpus_defaults(synthetic=True, scale=scale)["params"]["level"]
@@ -202,7 +202,7 @@ def project(runs: list[dict[str, Any]], sizes: dict[str, Any], seeds: int, measu
     ``models_from_probe``; without a probe either, it is missing and its artifacts are incomplete.
     """
     from pddslib.paper.experiments import TABLE1_MODELS
-    from pddslib.pdds.resample import STRATEGIES
+    from pddslib.pdds.registry import STRATEGIES
 
     n_train = sizes["n_train"]
     per_model: dict[str, Any] = {}

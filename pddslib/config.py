@@ -8,7 +8,8 @@ sampler parameters          the sampler classes' constructors (:mod:`pddslib.pdd
 training settings           :class:`TrainConfig` (the paper's Section 3.2)
 corpus-dependent defaults   :func:`corpus_defaults` (the demo corpus trains fewer epochs,
                             scales the uniform level, narrows MAT)
-model names and recipes     :data:`MODEL_NAMES`, :data:`ORIGINAL_RECIPES`
+model names and recipes     :data:`pddslib.models.registry.MODELS` (read here as :data:`MODEL_NAMES`,
+                            :data:`MODEL_INPUTS`, :data:`ORIGINAL_RECIPES`, :data:`DEMO_MODEL_OVERRIDES`)
 corpus sizes and rules      :data:`DEFAULT_SCALE` (demo), :data:`DEFAULT_AGREEMENT` (CREMA-D)
 ==========================  ============================================================
 
@@ -26,35 +27,30 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-#: The models of Table 1 (the registry in :mod:`pddslib.models` is checked against this list).
-MODEL_NAMES: tuple[str, ...] = ("cltnet", "cltnet_audio", "cltnet_text", "speechtext", "mat", "mcsan")
+from .models.registry import MODELS
+
+#: The models (declared once, in :mod:`pddslib.models.registry`; these views are read from it).
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
 #: The feature-store modalities each model reads (an audio-only store trains only ``cltnet_audio``).
-MODEL_INPUTS: dict[str, tuple[str, ...]] = {
-    "cltnet": ("audio", "text"), "cltnet_audio": ("audio",), "cltnet_text": ("text",),
-    "speechtext": ("audio", "text"), "mat": ("audio", "text"), "mcsan": ("audio", "text"),
-}
+MODEL_INPUTS: dict[str, tuple[str, ...]] = {n: e.inputs for n, e in MODELS.items()}
 
 
 def check_model_fits(model: str, modalities: Sequence[str], store: str = "the store") -> None:
     """A ValueError (one line naming the store) when ``model`` needs a modality the store lacks."""
-    need = MODEL_INPUTS.get(model, ())
+    need = MODELS[model].inputs if model in MODELS else ()
     missing = [m for m in need if m not in modalities]
     if missing:
-        fits = [m for m, ins in MODEL_INPUTS.items() if set(ins) <= set(modalities)]
+        fits = [m for m, e in MODELS.items() if set(e.inputs) <= set(modalities)]
         raise ValueError(f"{store}: holds only {', '.join(modalities)} features; model {model!r} needs "
                          f"{' and '.join(need)}. Use --model {' or '.join(fits) or 'cltnet_audio'} "
                          f"(the audio-only CLTNet of Table 1)")
 
 
-#: Training settings of the original papers where they differ from :class:`TrainConfig`'s.
-#: SpeechText: Keras ``Adam()`` (lr 1e-3, no weight decay), batch 64 in the authors' notebook.
-#: MAT: the authors' IEMOCAP command (``--lr_base 0.0001 --batch_size 32``), plain Adam.
-#: CLTNet uses the defaults; MCSAN's paper gives no settings that we could verify.
-ORIGINAL_RECIPES: dict[str, dict[str, float | int]] = {
-    "speechtext": {"weight_decay": 0.0},
-    "mat": {"lr": 1e-4, "batch_size": 32, "weight_decay": 0.0},
-}
+#: Training settings of the original papers where they differ from :class:`TrainConfig`'s (each
+#: model's ``original_recipe`` in :mod:`pddslib.models.registry`).
+ORIGINAL_RECIPES: dict[str, dict[str, float | int]] = {n: dict(e.original_recipe) for n, e in MODELS.items()
+                                                       if e.original_recipe}
 
 #: Default size of the demo corpus (fraction of IEMOCAP): about 740 six-class utterances (160 in
 #: the test session). At 0.05 (81 test utterances, one is 1.2 points of WA) the spread over seeds
@@ -71,18 +67,9 @@ DEFAULT_SEEDS = 3
 #: that adds rows "wins" by its extra gradient steps; at 5 the narrow models below have learnt what
 #: the demo corpus teaches them and the whole demo trains within its three minutes.
 DEMO_EPOCHS = 5
-#: On the demo corpus only, every model runs narrow: the demo's features are 32-d frames and 24-d
-#: word vectors (not 512/768), and at their original widths the six models would take several
-#: times the demo's whole CPU budget (a full-width CLTNet run: 24 s; this one: under 2 s).
-_NARROW_CLTNET = {"d1": 32, "d2": 32, "d": 32, "n_layers": 1, "n_heads": 2, "ff_dim": 64}
-DEMO_MODEL_OVERRIDES: dict[str, dict[str, Any]] = {
-    "cltnet": _NARROW_CLTNET, "cltnet_audio": _NARROW_CLTNET, "cltnet_text": _NARROW_CLTNET,
-    "mat": {"hidden": 32, "ff_dim": 64, "pooled_dim": 64, "n_layers": 1, "n_heads": 2},
-    "speechtext": {"text_hidden": 64, "speech_hidden": 256, "branch_dim": 64, "fusion_dim": 64},
-    # without positions: at width 32 MCSAN's sinusoidal encodings swamp the features and its baseline
-    # barely learnt in 5 epochs (WA 40 +- 11 over 3 seeds; 63 +- 1 without them; 58 +- 4 at full width)
-    "mcsan": {"conv_channels": 32, "hidden": 32, "n_heads": 4, "classifier_hidden": 32, "positional_encoding": False},
-}
+#: On the demo corpus only, every model runs narrow (each model's ``demo_overrides`` in
+#: :mod:`pddslib.models.registry`, where the reasons are written).
+DEMO_MODEL_OVERRIDES: dict[str, dict[str, Any]] = {n: dict(e.demo_overrides) for n, e in MODELS.items()}
 
 #: Constructor arguments of a sampler that are not run settings.
 _NOT_SETTINGS = ("classes", "random_state")
@@ -223,8 +210,8 @@ class RunSpec:
     def __post_init__(self) -> None:
         if self.fold is not None and (isinstance(self.fold, bool) or not isinstance(self.fold, int) or self.fold < 1):
             raise ValueError(f"fold must be a session number >= 1 or None, got {self.fold!r}")
-        if self.model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODEL_NAMES)}")
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
         if self.strategy not in strategies():
             raise ValueError(f"unknown strategy {self.strategy!r}; expected one of {', '.join(strategies())}")
         defaults = sampler_defaults(self.strategy)

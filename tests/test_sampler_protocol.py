@@ -16,12 +16,15 @@ import pandas as pd
 import pytest
 
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing
+from pddslib.pdds.controls import FlatPDDS, PlainMixup, RandomOversampling
+from pddslib.pdds.registry import REGISTRY
 from pddslib.pdds.mixup import mix_sequences
 from pddslib.pdds.resample import AMBIGUOUS_MIX, CLEAR_MIX, HardLabelsWarning
 
 REPO = Path(__file__).resolve().parent.parent
 C3 = ("a", "b", "c")
-SAMPLERS = (PDDS, ClearBalancing, UniformBalancing, NoResampling)
+#: Every registered sampler, the controls included (a strategy registered later is checked too).
+SAMPLERS = tuple(dict.fromkeys(s.sampler for s in REGISTRY.values()))
 BALANCING = (PDDS, ClearBalancing, UniformBalancing)
 
 
@@ -53,6 +56,9 @@ NON_DEFAULTS = {
     ClearBalancing: {"balance_ratio": 0.4, "clear_p": 0.6, "align": "interp"},
     UniformBalancing: {"level": 12, "p": 0.7, "clear_p": 0.6, "align": "crop"},
     NoResampling: {},
+    RandomOversampling: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4},
+    PlainMixup: {"alpha": 0.3, "sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4},
+    FlatPDDS: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4, "p": 0.7, "clear_p": 0.6, "align": "crop"},
 }
 
 

@@ -148,17 +148,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_run(sub: argparse._SubParsersAction) -> None:
     from ..config import (
         FOLD_PROTOCOLS,
-        MODEL_NAMES,
         default_of,
         strategies,
     )
     from ..config import DEFAULT_SCALE
+    from ..models.registry import MODELS
 
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds",
                        description="Train a model on a feature store with a resampling strategy, once per seed; "
                                    "write runs.csv and per-utterance predictions; print mean ± std.",
                        epilog=EPILOG, formatter_class=Formatter)
-    p.add_argument("--model", required=True, choices=MODEL_NAMES, help="the model of Table 1")
+    p.add_argument("--model", required=True, choices=list(MODELS), help="the model of Table 1 (or one registered)")
     p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="training data (default %(default)s)")
     g = p.add_argument_group("resampling (defaults: the sampler's)")
     g.add_argument("--p", type=float, default=None,

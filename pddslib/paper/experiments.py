@@ -20,20 +20,17 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunSettings
+from ..models.registry import MODELS
 from ..pdds.counts import CountTable
 from ..pdds.registry import plan_for
-from ..pdds.resample import STRATEGIES
+from ..pdds.registry import LABELS, STRATEGIES
 from ..reference import paper_table1, paper_table2
 from ..runs.corpus import Corpus
 from ..runs.sweep import ExperimentResult, run_settings, run_specs_with, summarise
 
 TABLE1_MODELS: tuple[str, ...] = ("speechtext", "mat", "mcsan", "cltnet_audio", "cltnet_text", "cltnet")
-STRATEGY_LABELS: dict[str, str] = {
-    "none": "Original training data",
-    "happiness": "Only balancing happiness",
-    "uniform": "Uniform balancing",
-    "pdds": "With PDDS",
-}
+#: name -> label of every strategy (declared in :mod:`pddslib.pdds.registry`; a live view).
+STRATEGY_LABELS = LABELS
 
 
 # -- Fig. 1-2 ----------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ def table1_summary(runs: pd.DataFrame, paper: bool = True) -> pd.DataFrame:
     reference = paper_table1().set_index("model")
     rows = []
     for model in dict.fromkeys(runs["model"]):
-        r = {"model": model, "label": reference.loc[model, "label"] if model in reference.index else model}
+        r = {"model": model, "label": MODELS[model].label if model in MODELS else model}
         for strat, tag in (("none", "without"), ("pdds", "with")):
             x = s[(s.model == model) & (s.strategy == strat)]
             for metric in ("wa", "ua"):

@@ -8,11 +8,11 @@ from .controls import FlatPDDS, PlainMixup, RandomOversampling
 from .counts import CountTable
 from .labels import CLASSES, VotePolicy
 from .mixup import MixedSamples, mix_items, mix_labels, mix_padded, mix_samples, mix_sequences
-from .registry import all_strategies, make_resampler, plan_for
-from .resample import PDDS, STRATEGIES, ClearBalancing, HardLabelsWarning, NoResampling, Resampler, UniformBalancing
+from .registry import CONTROLS, REGISTRY, STRATEGIES, Strategy, all_strategies, make_resampler, plan_for
+from .resample import PDDS, ClearBalancing, HardLabelsWarning, NoResampling, Resampler, UniformBalancing
 from .smoothing import Plan, kernel_weights, pdds_plan, smooth_pairs
 
-_EAGER = ["CLASSES", "ClearBalancing", "CountTable", "FlatPDDS", "HardLabelsWarning", "MixedSamples", "NoResampling",
+_EAGER = ["CLASSES", "CONTROLS", "REGISTRY", "Strategy", "ClearBalancing", "CountTable", "FlatPDDS", "HardLabelsWarning", "MixedSamples", "NoResampling",
           "PDDS", "Plan", "PlainMixup", "RandomOversampling", "Resampler", "STRATEGIES", "UniformBalancing",
           "VotePolicy", "all_strategies", "kernel_weights", "make_resampler", "mix_items", "mix_labels", "mix_padded",
           "mix_samples", "mix_sequences", "pdds_plan", "plan_for", "smooth_pairs"]

@@ -150,6 +150,5 @@ class FlatPDDS(PDDS):
         return Plan(counts, pdds.balanced_clear, counts.ambiguous + share, strategy="flat", params=params)
 
 
-CONTROLS: dict[str, type[Resampler]] = {"oversample": RandomOversampling, "mixup": PlainMixup, "flat": FlatPDDS}
 
-__all__ = ["ALPHA", "AMBIGUOUS_MIX", "CONTROLS", "COPY", "FlatPDDS", "PlainMixup", "RANDOM_MIX", "RandomOversampling"]
+__all__ = ["ALPHA", "AMBIGUOUS_MIX", "COPY", "FlatPDDS", "PlainMixup", "RANDOM_MIX", "RandomOversampling"]

@@ -70,11 +70,10 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 
 __all__ = [
     "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
-    "PAIRS", "SIGMA", "STRATEGIES", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS",
+    "PAIRS", "SIGMA", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS",
     "Resampler", "UniformBalancing", "counts_from_cells", "unordered_targets",
 ]
 
-STRATEGIES: tuple[str, ...] = ("none", "happiness", "uniform", "pdds")
 
 #: The defaults of the strategies' parameters, each declared once (the paper's settings:
 #: sigma = 1, p = 0.8 as in Fig. 6, p = 0.5 within a class, uniform level 400).
