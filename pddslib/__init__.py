@@ -27,6 +27,9 @@ wing         holds                                                   may import
 ``cli``      the ``pdds`` command                                    everything
 ===========  ======================================================  =====================================
 
+Every error the package raises on purpose is a :class:`pddslib.PddsError` (each keeps its
+built-in base too, e.g. ``ValueError``); :mod:`pddslib.util.errors` lists them.
+
 Run settings and their defaults are declared once, in :mod:`pddslib.config`. The algorithmic core
 (``pddslib.pdds``, vote parsing, the resampling API) needs only numpy and pandas; feature
 extraction, models and training need the ``ml`` extra (torch, transformers).
@@ -45,13 +48,11 @@ from .pdds import (
                    pdds_plan,
                    plan_for,
 )
-from .util.moved import install as _install_moved
-
-_install_moved()  # old import paths (pddslib.runner, pddslib.torch, ...) keep working
+from .util.errors import PddsError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CLASSES", "ClearBalancing", "CountTable", "NoResampling", "PDDS", "Plan", "UniformBalancing",
+    "CLASSES", "ClearBalancing", "CountTable", "NoResampling", "PDDS", "PddsError", "Plan", "UniformBalancing",
     "VotePolicy", "make_resampler", "pdds_plan", "plan_for", "__version__",
 ]

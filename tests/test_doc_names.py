@@ -52,7 +52,7 @@ def _where(pattern: str) -> dict[str, str]:
 
 def test_every_dotted_pddslib_name_resolves():
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # old paths still import, with a warning (test_layout)
+        warnings.simplefilter("ignore")  # importing a module to look a name up may warn
         missing = {name: at for name, at in _where(r"\bpddslib(?:\.[A-Za-z_]\w*)+").items() if not _resolve(name)}
     assert not missing, f"names in the docs that do not exist: {missing}"
 

@@ -1,15 +1,12 @@
-"""The package's layout holds: wings by layer with no import circle, small rooms, old paths still
-importable, and the method importable without torch."""
+"""The package's layout holds: wings by layer with no import circle, small rooms, and the method
+importable without torch."""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
-import warnings
 from pathlib import Path
-
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pddslib"
 TESTS = Path(__file__).resolve().parent
@@ -82,30 +79,3 @@ def test_the_method_imports_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "PDDS"
-
-
-@pytest.mark.parametrize("old,name,new", [
-    ("pddslib.torch", "PDDSDataset", "pddslib.pdds.dataset"),
-    ("pddslib.training", "kl_loss", "pddslib.runs.training"),
-    ("pddslib.runner", "run_one", "pddslib.runs.one"),
-    ("pddslib.runner", "load_corpus", "pddslib.runs.corpus"),
-    ("pddslib.resample", "make_resampler", "pddslib.pdds.registry"),
-    ("pddslib.notebook", "setup", "pddslib.paper.parameters"),
-    ("pddslib.readings", "glue_sizes", "pddslib.paper.readings_views"),
-])
-def test_old_paths_still_import_with_a_warning(old, name, new):
-    import importlib
-
-    sys.modules.pop(old, None)
-    with pytest.warns(FutureWarning, match=rf"{old} moved to .*{new}"):
-        module = importlib.import_module(old)
-    assert getattr(module, name) is getattr(importlib.import_module(new), name)
-    with pytest.raises(AttributeError, match="has no attribute 'nothing_here'"):
-        module.nothing_here
-
-
-def test_the_runner_keeps_format_pm():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        from pddslib.runner import format_pm
-    assert format_pm(0.559, 0.012) == "55.9 ± 1.2"

@@ -7,6 +7,7 @@ import functools
 from typing import Any, Callable
 
 from ..config import DEFAULT_AGREEMENT
+from ..util.errors import PddsError
 
 #: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
 EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml", "power": "ml"}
@@ -14,11 +15,11 @@ EXTRAS = {"extract": "ml", "run": "ml", "evaluate": "ml", "predict": "ml", "powe
 _EXTRA_MODULES = {"torch", "transformers", "soundfile", "scipy", "matplotlib", "safetensors"}
 
 
-class UsageError(Exception):
+class UsageError(PddsError):
     """A wrong combination of arguments (exit code 2, like argparse's own errors)."""
 
 
-class MissingExtra(Exception):
+class MissingExtra(PddsError):
     """A command needs an optional dependency that is not installed (exit code 1)."""
 
 

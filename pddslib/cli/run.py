@@ -80,7 +80,7 @@ def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
 
 
 def _sweep(settings, corpus, args: argparse.Namespace):
-    """The sweep of ``pdds run``; None (said on stderr) when a cluster cannot be reached or runs on it failed."""
+    """The sweep of ``pdds run`` (on a cluster, an unreachable scheduler or failed runs raise ``ClusterError``)."""
     from ..runs.sweep import run_settings
 
     if settings.scheduler is None:
@@ -92,13 +92,7 @@ def _sweep(settings, corpus, args: argparse.Namespace):
     except ModuleNotFoundError:
         raise MissingExtra("pdds run --scheduler needs the cluster extra (distributed is not installed): "
                            "pip install 'pddslib[cluster]'") from None
-    from ..runs.cluster import ClusterError
-
-    try:
-        return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
-    except ClusterError as err:
-        print(f"pdds run: error: {err}", file=sys.stderr)
-        return None
+    return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
 
 
 @needs_extra("run")
@@ -118,8 +112,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if corpus.synthetic:
         print(f"corpus: {corpus.name} -- {corpus.data_note}", file=sys.stderr)
     res = _sweep(settings, corpus, args)
-    if res is None:
-        return 1
     cache = run_cache_dir(args.cache or None)
     written = _write_outputs(out, res, cache if settings.save_model else None)
     s = res.summary().iloc[0]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..util.errors import PddsError
 
-class CorpusFormatError(ValueError):
+
+class CorpusFormatError(ValueError, PddsError):
     """A corpus file does not have the expected format.
 
     The message always starts with ``path:line:`` (or ``path:`` when no line applies) and says

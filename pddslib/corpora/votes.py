@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..pdds.counts import CountTable
 from ..pdds.labels import Category
+from ..util.errors import PddsError
 
 #: The fixed columns of a votes table, before the ``dist_<class>`` columns.
 VOTE_COLUMNS: tuple[str, ...] = ("utt_id", "split", "consensus", "category", "major", "minor", "reason")
@@ -49,7 +50,7 @@ TEXT_DTYPE = "str"
 _CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
-class VoteTableError(ValueError):
+class VoteTableError(ValueError, PddsError):
     """A votes table breaks the contract (the message names the source and the row)."""
 
 

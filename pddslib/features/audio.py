@@ -46,6 +46,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..util.errors import PddsError
 from .hub import load_pretrained
 
 SAMPLE_RATE = 16_000
@@ -53,7 +54,7 @@ SAMPLE_RATE = 16_000
 CHUNK_SECONDS = {"cpu": 2.0, "cuda": 10.0}
 
 
-class AudioFileError(ValueError):
+class AudioFileError(ValueError, PddsError):
     """A wav file cannot be read or is unusable (the message names the file)."""
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ..util.atomic import atomic_dir, link_or_copy, publish_once
+from ..util.errors import PddsError
 from ..util.hashing import file_hash
 from ..util.jsonfile import read_object
 from . import fingerprint as fpr
@@ -49,7 +50,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
 _EXTRACT_HINT = "write the store again (`pdds extract --overwrite`, or `pdds demo` for a demo store)"
 
 
-class StoreError(ValueError):
+class StoreError(ValueError, PddsError):
     """A feature store is missing, incomplete or inconsistent (the message names the file)."""
 
 

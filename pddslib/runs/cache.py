@@ -18,6 +18,7 @@ import pandas as pd
 from ..config import RunSpec
 from ..features.store import config_hash
 from ..util.atomic import publish_once, remove_dir
+from ..util.errors import PddsError
 from ..util.locations import cache_path
 from .corpus import (
     Corpus,
@@ -32,7 +33,7 @@ CACHE_VERSION = 2
 RECORD_KEYS = ("model", "strategy", "seed", "wa", "ua", "confusion", "n_train", "epochs", "key")
 
 
-class RunCacheError(ValueError):
+class RunCacheError(ValueError, PddsError):
     """A run-cache folder or an output folder cannot be used (the message names it)."""
 
 

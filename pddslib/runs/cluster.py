@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from ..util.errors import PddsError
+
 #: Dask resource a GPU run asks for: a worker started with ``--resources GPU=1`` runs one at a time.
 GPU_RESOURCE = "GPU"
 
@@ -32,7 +34,7 @@ CONNECT_TIMEOUT = 5.0
 _CLIENTS: dict[str, Any] = {}
 
 
-class ClusterError(RuntimeError):
+class ClusterError(RuntimeError, PddsError):
     """The Dask scheduler cannot be reached, or runs of a cluster sweep failed."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import MODEL_INPUTS
+from ..util.errors import PddsError
 from ..util.hashing import file_hash
 from ..util.jsonfile import read_object
 
@@ -51,7 +52,7 @@ _RECOMPUTE_HINT = ("run the same `pdds run` again with --recompute to train it a
                    "(from Python: run_one(..., recompute=True))")
 
 
-class SavedModelError(ValueError):
+class SavedModelError(ValueError, PddsError):
     """A saved run cannot be used (the message names the file and what to do)."""
 
 
