@@ -19,11 +19,11 @@ wing         holds                                                   may import
 ===========  ======================================================  =====================================
 ``util``     atomic files, hashing, JSON files, device, cache place  the standard library, numpy
 ``pdds``     the method: labels, counts, Eq. 1, Eqs. 2-3, samplers   util
-``corpora``  vote tables of IEMOCAP, CREMA-D, the demo; manifests    pdds, util, reference, features.store
-``features`` data2vec + BERT extraction, the feature store           pdds, corpora, util
+``corpora``  vote tables of IEMOCAP, CREMA-D, the demo; manifests    pdds, util, reference, config
+``features`` data2vec + BERT extraction, the store, the demos' stores  pdds, corpora, util
 ``models``   CLTNet and the three baselines                          config
 ``runs``     corpus, run cache, one run, sweeps, training, kept runs  all of the above, config
-``paper``    the artifacts' computations and their views             runs and above
+``paper``    the artifacts' computations and their views             runs and above, config, reference
 ``cli``      the ``pdds`` command                                    everything
 ===========  ======================================================  =====================================
 

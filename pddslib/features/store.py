@@ -23,7 +23,6 @@ rehashes everything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -35,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..util.atomic import atomic_dir, link_or_copy, publish_once
-from ..util.hashing import file_hash
+from ..util.hashing import config_hash, file_hash
 from ..util.jsonfile import read_object
 from . import fingerprint as fpr
 
@@ -51,12 +50,6 @@ _EXTRACT_HINT = "write the store again (`pdds extract --overwrite`, or `pdds dem
 
 class StoreError(ValueError):
     """A feature store is missing, incomplete or inconsistent (the message names the file)."""
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """A short, stable hash of a JSON-serialisable configuration."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # -- writing ------------------------------------------------------------------------------------------

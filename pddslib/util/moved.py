@@ -2,6 +2,10 @@
 
 ``import pddslib.runner`` (or ``from pddslib.torch import PDDSDataset``) gives a module that looks
 each name up in the module(s) it moved to, so code written for the flat layout runs unchanged.
+Names that left a module that stays (:data:`MOVED_NAMES`: the demo-store builders, which moved up
+from ``pddslib.corpora`` to ``pddslib.features``) are looked up the same way, by
+:func:`names_getattr`. These forwards name their targets as strings, so that a wing's code never
+imports a wing below it (``tests/test_layout.py``); they are for old code only.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import importlib.machinery
 import sys
 import types
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 #: old module -> the modules its public names now live in (searched in order)
 MOVED: dict[str, tuple[str, ...]] = {
@@ -55,6 +59,33 @@ def _format_pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) -
 
 #: names that were renamed on the way
 RENAMED: dict[str, dict[str, Any]] = {"pddslib.runner": {"format_pm": _format_pm}}
+
+
+#: module that stays -> {old name: "new.module:new_name"}
+MOVED_NAMES: dict[str, dict[str, str]] = {
+    "pddslib.corpora.demo": {"write_store": "pddslib.features.demo_stores:write_demo_store",
+                             "ensure_store": "pddslib.features.demo_stores:ensure_demo_store",
+                             "cache_dir": "pddslib.features.demo_stores:demo_cache_dir"},
+    "pddslib.corpora.crema_d_demo": {"ensure_store": "pddslib.features.demo_stores:ensure_crema_d_demo_store"},
+}
+
+
+def moved(old: str, target: str, stacklevel: int = 3) -> Any:
+    """The object at ``target`` (``"module:name"``), warning that ``old`` moved there."""
+    module, name = target.split(":")
+    warnings.warn(f"{old} moved to {module}.{name}; use it from there (the old name will go)", FutureWarning,
+                  stacklevel=stacklevel)
+    return getattr(importlib.import_module(module), name)
+
+
+def names_getattr(module: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for ``module``: its names in :data:`MOVED_NAMES`, forwarded."""
+    def __getattr__(name: str) -> Any:
+        if name not in MOVED_NAMES[module]:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return moved(f"{module}.{name}", MOVED_NAMES[module][name])
+
+    return __getattr__
 
 
 class _Moved(types.ModuleType):
