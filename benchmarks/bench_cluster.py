@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import distributed
 
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.runs import workers
     from pddslib.runs.cluster import close
     from pddslib.runs.corpus import load_corpus
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     counts = [int(n) for n in args.workers.split(",")]
     specs = _specs(args.seeds, args.epochs)
     tmp = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    corpus = load_corpus(str(demo.write_store(tmp / "store", scale=args.scale, seed=0)))
+    corpus = load_corpus(str(demo_stores.write_demo_store(tmp / "store", scale=args.scale, seed=0)))
     fresh = iter(range(10**6))
 
     def sweep(**kw):

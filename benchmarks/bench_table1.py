@@ -46,6 +46,7 @@ import torch
 
 from pddslib.config import DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSpec
 from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.models import build_model
 from pddslib.runs import training
 from pddslib.runs.corpus import load_corpus
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or cpu_count()
     overrides = {} if args.paper_widths else DEMO_MODEL_OVERRIDES["cltnet"]
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = load_corpus(str(demo.write_store(Path(tmp) / "store", scale=args.scale)))
+        corpus = load_corpus(str(demo_stores.write_demo_store(Path(tmp) / "store", scale=args.scale)))
         run = Run(corpus, args.epochs, overrides)
         run.train()  # warm-up (allocator, first-call costs)
         result: dict[str, Any] = {

@@ -189,11 +189,11 @@ def part_parity(args: argparse.Namespace, device: Any, deadline: float, enc: Enc
     if now() > deadline:
         res["training"] = {"skipped": "time budget spent"}
     else:
-        from pddslib.corpora import demo
+        from pddslib.features import demo_stores
 
         t = now()
-        store = demo.write_store(work / "store-parity", scale=PARITY_SCALE,
-                                 audio_dim=512, text_dim=768, frame_rate=50.0)
+        store = demo_stores.write_demo_store(work / "store-parity", scale=PARITY_SCALE,
+                                             audio_dim=512, text_dim=768, frame_rate=50.0)
         res["training"] = training_parity(store, device, work, epochs=2, seed=args.seed)
         res["training"]["seconds"] = round(now() - t, 2)
     res["seconds"] = round(now() - start, 2)

@@ -326,13 +326,14 @@ def concurrency(corpus: Any, device: Any, args: argparse.Namespace, work: Path, 
 def part_table1(args: argparse.Namespace, device: Any, deadline: float, work: Path) -> dict[str, Any]:
     """One run per model and strategy on the demo corpus at the paper's shapes; the projection."""
     from pddslib.config import RunSpec
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.runs.corpus import load_corpus
     from pddslib.runs.one import run_one
 
     start = now()
     t = now()
-    path = demo.write_store(work / "store-table1", scale=args.scale, audio_dim=512, text_dim=768, frame_rate=50.0)
+    path = demo_stores.write_demo_store(work / "store-table1", scale=args.scale, audio_dim=512, text_dim=768,
+                                        frame_rate=50.0)
     write_s = now() - t
     t = now()
     corpus = load_corpus(str(path))

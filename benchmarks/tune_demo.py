@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pddslib.config import DEMO_MODEL_OVERRIDES, RunSpec
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.runs.corpus import load_corpus
 from pddslib.runs.sweep import run_specs
 
@@ -39,7 +39,7 @@ CANDIDATES: list[tuple[str, float, int, dict[str, Any]]] = [
 def evaluate(scale: float, epochs: int, overrides: dict[str, Any], seeds: int, work: Path,
              jobs: int | str) -> dict[str, Any]:
     """CLTNet none and pdds, ``seeds`` seeds each, on the demo corpus at ``scale``."""
-    corpus = load_corpus(str(demo.write_store(work / f"store-{scale:g}", scale=scale, overwrite=True)))
+    corpus = load_corpus(str(demo_stores.write_demo_store(work / f"store-{scale:g}", scale=scale, overwrite=True)))
     specs = [RunSpec.build("cltnet", s, seed, max_epochs=epochs, model_overrides=overrides)
              for s in ("none", "pdds") for seed in range(seeds)]
     runs = run_specs(specs, corpus, cache_dir=work / "runs", device="cpu", jobs=jobs, progress=False, log=None,

@@ -61,7 +61,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from pddslib.corpora import crema_d, crema_d_demo, open_votes
+from pddslib.corpora import crema_d, crema_d_demo
+from pddslib.features.store_votes import votes_of_store
 from pddslib.paper import plots
 from pddslib.paper.experiments import (
     STRATEGY_LABELS,
@@ -109,7 +110,7 @@ else:  # another corpus's store (e.g. from a manifest): its own rule, recorded i
 # (`pdds stats --store STORE` prints the same).
 
 # %% mystnb={"figure": {"caption": "The training actors' clear clips per emotion (diagonal) and ambiguous clips per ordered pair (row: major emotion, column: minor emotion), under the store's clear-sample rule.", "name": "fig-crema-d-pairs"}}
-train_votes = open_votes("store", path=store_.path, split="train")
+train_votes = votes_of_store(store_.path, split="train")
 counts = train_votes.counts()
 speakers = store_.manifest.groupby("split").agg(actors=("speaker", "nunique"), clips=("utt_id", "size"))
 print(speakers.to_string())

@@ -19,18 +19,19 @@ wing         holds                                                   may import
 ===========  ======================================================  =====================================
 ``util``     atomic files, hashing, JSON files, device, cache place  the standard library, numpy
 ``pdds``     the method: labels, counts, Eq. 1, Eqs. 2-3, samplers   util
-``corpora``  vote tables of IEMOCAP, CREMA-D, the demo; manifests    pdds, util, reference, features.store
-``features`` data2vec + BERT extraction, the feature store           pdds, corpora, util
-``models``   CLTNet and the three baselines                          config
+``corpora``  vote tables of IEMOCAP, CREMA-D, the demo; manifests    pdds, util, reference, config
+``features`` data2vec + BERT extraction, the store, the demos' stores  pdds, corpora, util
+``models``   the model registry; CLTNet and the three baselines      util
 ``runs``     corpus, run cache, one run, sweeps, training, kept runs  all of the above, config
-``paper``    the artifacts' computations and their views             runs and above
+``paper``    the artifacts' computations and their views             runs and above, config, reference
 ``cli``      the ``pdds`` command                                    everything
 ===========  ======================================================  =====================================
 
 Every error the package raises on purpose is a :class:`pddslib.PddsError` (each keeps its
 built-in base too, e.g. ``ValueError``); :mod:`pddslib.util.errors` lists them.
 
-Run settings and their defaults are declared once, in :mod:`pddslib.config`. The algorithmic core
+Run settings and their defaults are declared once, in :mod:`pddslib.config`; models and
+strategies once each, in :mod:`pddslib.models.registry` and :mod:`pddslib.pdds.registry`. The algorithmic core
 (``pddslib.pdds``, vote parsing, the resampling API) needs only numpy and pandas; feature
 extraction, models and training need the ``ml`` extra (torch, transformers).
 """

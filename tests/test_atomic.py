@@ -238,19 +238,19 @@ def test_remove_dir(tmp_path):
 
 def _ensure_demo(cache: str, barrier, out) -> None:
     os.environ["PDDS_CACHE"] = cache
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.features.store import FeatureStore
 
     try:
         barrier.wait(10)
-        path = demo.ensure_store(0.02, 3)
+        path = demo_stores.ensure_demo_store(0.02, 3)
         out.put((str(path), FeatureStore.open(path).fingerprint))
     except BaseException as err:  # noqa: BLE001 - reported to the parent
         out.put(("error", f"{type(err).__name__}: {err}"))
 
 
 def test_processes_sharing_a_cache_get_one_demo_store(tmp_path):
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
 
     out = FORK.Queue()
     for _ in range(3):  # the first round races to generate it, the others find it
@@ -264,4 +264,4 @@ def test_processes_sharing_a_cache_get_one_demo_store(tmp_path):
         assert len(results) == 1, results  # same folder, same content; no error
     assert os.listdir(tmp_path / "demo") == [Path(results.pop()[0]).name]
     with pytest.raises(FileExistsError, match=r": already exists; choose another --out or delete it$"):
-        demo.write_store(tmp_path / "demo" / os.listdir(tmp_path / "demo")[0], scale=0.02, seed=3)
+        demo_stores.write_demo_store(tmp_path / "demo" / os.listdir(tmp_path / "demo")[0], scale=0.02, seed=3)

@@ -18,7 +18,7 @@ distributed = pytest.importorskip("distributed")
 torch = pytest.importorskip("torch")
 
 from pddslib.config import RunSpec  # noqa: E402
-from pddslib.corpora import demo  # noqa: E402
+from pddslib.features import demo_stores  # noqa: E402
 from pddslib.runs import cluster  # noqa: E402
 from pddslib.runs.corpus import load_corpus  # noqa: E402
 from pddslib.runs.sweep import run_specs  # noqa: E402
@@ -41,7 +41,7 @@ def dask_cluster():
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return load_corpus(str(demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
+    return load_corpus(str(demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
 
 
 def _specs(seeds=(0, 1), **kw) -> list[RunSpec]:
@@ -205,7 +205,8 @@ def test_gpu_runs_ask_for_a_gpu_and_cpu_runs_do_not(tmp_path):
 
 
 def test_a_run_that_raises_is_reported_with_its_settings(dask_cluster, tmp_path):
-    tiny = load_corpus(str(demo.write_store(tmp_path / "tiny", scale=0.02, seed=0)))  # too few clear samples for pdds
+    # too few clear samples for pdds
+    tiny = load_corpus(str(demo_stores.write_demo_store(tmp_path / "tiny", scale=0.02, seed=0)))
     specs = [RunSpec.build("cltnet", "none", 0, max_epochs=1), RunSpec.build("cltnet", "pdds", 0, max_epochs=1)]
     with pytest.raises(cluster.ClusterError, match=r"1 of 2 run\(s\) failed.*\n  cltnet pdds\(sigma=1.*seed 0: "
                                                    r"ValueError: pdds: class"):

@@ -85,11 +85,11 @@ def test_controls_are_strategies_with_declared_parameters():
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("strategy", ["oversample", "mixup", "flat"])
 def test_a_control_trains_through_the_runner(strategy, tmp_path):
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.runs.corpus import load_corpus
     from pddslib.runs.one import run_one
 
-    corpus = load_corpus(str(demo.write_store(tmp_path / "store", scale=0.05)))
+    corpus = load_corpus(str(demo_stores.write_demo_store(tmp_path / "store", scale=0.05)))
     small = (("d1", 16), ("d2", 8), ("d", 8), ("n_layers", 1), ("n_heads", 1), ("ff_dim", 16))
     spec = RunSpec.build("cltnet", strategy, 0, max_epochs=1, model_overrides=small)
     rec, preds = run_one(spec, corpus, cache_dir=tmp_path / "runs", device="cpu")

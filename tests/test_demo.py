@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.features.store import FeatureStore
 from pddslib.pdds.counts import CountTable
 from pddslib.pdds.labels import CLASSES
@@ -158,7 +159,7 @@ def test_features_are_deterministic():
 
 
 def test_written_store(tmp_path):
-    path = demo.write_store(tmp_path / "demo", scale=0.05, seed=0)
+    path = demo_stores.write_demo_store(tmp_path / "demo", scale=0.05, seed=0)
     st = FeatureStore.open(path)
     assert st.synthetic
     six = _six(0.05, 0)
@@ -176,7 +177,7 @@ def test_written_store(tmp_path):
         assert np.array_equal(st.sequence("audio", i), audio[i])
         assert np.array_equal(st.sequence("text", i), text[i])
     # a different seed gives a different store
-    other = FeatureStore.open(demo.write_store(tmp_path / "demo1", scale=0.05, seed=1))
+    other = FeatureStore.open(demo_stores.write_demo_store(tmp_path / "demo1", scale=0.05, seed=1))
     assert other.manifest["utt_id"].tolist() != st.manifest["utt_id"].tolist() or \
         not np.array_equal(other.arrays["audio"][:50], st.arrays["audio"][:50])
 
@@ -194,20 +195,20 @@ def test_the_store_is_the_same_bytes_without_numpys_vector_kernels(tmp_path):
     extra = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
     if not extra:
         pytest.skip("this CPU runs numpy's baseline kernels only: nothing to switch off")
-    here = FeatureStore.open(demo.write_store(tmp_path / "here", scale=0.05, seed=0)).fingerprint
-    code = ("import sys; from pddslib.corpora import demo; from pddslib.features.store import FeatureStore; "
-            "print(FeatureStore.open(demo.write_store(sys.argv[1], scale=0.05, seed=0)).fingerprint)")
+    here = FeatureStore.open(demo_stores.write_demo_store(tmp_path / "here", scale=0.05, seed=0)).fingerprint
+    code = ("import sys; from pddslib.features import demo_stores; from pddslib.features.store import FeatureStore; "
+            "print(FeatureStore.open(demo_stores.write_demo_store(sys.argv[1], scale=0.05, seed=0)).fingerprint)")
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "baseline")], capture_output=True, text=True,
                        env={**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(extra)}, check=True)
     assert r.stdout.strip() == here, f"numpy without {extra} writes another demo store"
 
 
 def test_ensure_store_generates_once_under_pdds_cache(tmp_path):
-    p1 = demo.ensure_store(0.02, 0)
+    p1 = demo_stores.ensure_demo_store(0.02, 0)
     assert str(p1).startswith(str(tmp_path / "cache" / "demo"))
     stamp = (p1 / "store.json").stat().st_mtime_ns
-    assert demo.ensure_store(0.02, 0) == p1 and (p1 / "store.json").stat().st_mtime_ns == stamp
-    assert demo.ensure_store(0.02, 1) != p1
+    assert demo_stores.ensure_demo_store(0.02, 0) == p1 and (p1 / "store.json").stat().st_mtime_ns == stamp
+    assert demo_stores.ensure_demo_store(0.02, 1) != p1
 
 
 @pytest.fixture(scope="module")

@@ -34,10 +34,10 @@ def _tiny_spec():
 @pytest.fixture(scope="module")
 def demo_corpus(tmp_path_factory):
     pytest.importorskip("torch")
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.runs.corpus import load_corpus
 
-    return load_corpus(str(demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
+    return load_corpus(str(demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,21 @@
-"""The package's layout holds: wings by layer with no import circle, small rooms, and the method
-importable without torch."""
+"""The package's layout holds: wings by layer, each importing only the wings its row of the
+developers page's table allows, with no import circle; small rooms; and the method importable
+without torch."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "pddslib"
 TESTS = Path(__file__).resolve().parent
+DEVELOPERS = PACKAGE.parent / "book" / "developers.md"
+#: What the package itself (pddslib/__init__.py: ``from pddslib import PDDS``, ``__version__``)
+#: imports; a wing may import it when it may import these.
+ROOT_IMPORTS = {"pdds", "util"}
 
 
 def _modules() -> dict[str, Path]:
@@ -35,6 +41,91 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
     return {m for m in out if m in modules and m != name}
+
+
+def _wing(module: str) -> str:
+    """``pddslib.corpora.demo`` -> ``corpora``; ``pddslib.config`` -> ``config``; ``pddslib`` itself -> ``pddslib``."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "pddslib"
+    return "cli" if parts[1] == "__main__" else parts[1]  # python -m pddslib is the pdds command
+
+
+def _wing_table() -> tuple[list[str], dict[str, set[str]], dict[str, str]]:
+    """The developers page's wing table: the wings in row order, wing -> the wings it may import,
+    and wing -> its row's "may import" text (for messages).
+
+    The text is read item by item (commas, "and"; remarks in parentheses skipped): a wing's name,
+    "everything above" or "every wing above it" (the rows above), "everything", or "the standard
+    library" and "numpy" (no wing); anything else fails, so that the page and this test cannot drift.
+    """
+    rows = []
+    for line in DEVELOPERS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `pddslib/") and len(cells) == 3:
+            rows.append((re.findall(r"`pddslib/(\w+)(?:/|\.py)`", cells[0]), cells[2]))
+    order = [w for wings, _ in rows for w in wings]
+    allowed: dict[str, set[str]] = {}
+    text: dict[str, str] = {}
+    for k, (wings, may_import) in enumerate(rows):
+        above = {w for ws, _ in rows[:k] for w in ws}
+        may: set[str] = set()
+        for item in re.split(r",\s*|\s+and\s+", re.sub(r"\([^)]*\)", "", may_import)):
+            item = item.strip()
+            if item in order:
+                may.add(item)
+            elif item in ("everything above", "every wing above it"):
+                may |= above
+            elif item == "everything":
+                may |= set(order) - set(wings)
+            elif item not in ("the standard library", "numpy"):
+                raise AssertionError(f"{DEVELOPERS}: the wing table says {wings} may import {item!r}, "
+                                     f"which tests/test_layout.py does not read (name wings, 'everything above', ...)")
+        for w in wings:
+            allowed[w], text[w] = may, may_import
+    return order, allowed, text
+
+
+def _against_the_table() -> list[str]:
+    """Every import (module level or inside a function) that goes to a wing its row does not allow."""
+    order, allowed, text = _wing_table()
+    modules = _modules()
+    bad = []
+    for m, f in sorted(modules.items()):
+        a = _wing(m)
+        may = ROOT_IMPORTS if a == "pddslib" else allowed[a]
+        for n in sorted(_imports(m, f, modules)):
+            b = _wing(n)
+            if b == a or b in may or (b == "pddslib" and ROOT_IMPORTS <= may | {a}):
+                continue
+            rule = f"pddslib/__init__.py may import {sorted(ROOT_IMPORTS)}" if a == "pddslib" else \
+                f"{a} may import {text[a]!r}"
+            bad.append(f"{m} imports {n} ({b}): the wing table says {rule}")
+    return bad
+
+
+def test_the_wing_table_names_every_wing_and_allows_no_circle():
+    order, allowed, _ = _wing_table()
+    assert sorted(order) == sorted({_wing(m) for m in _modules()} - {"pddslib"}), \
+        f"{DEVELOPERS}: the wing table's rows {order} are not the package's wings"
+    state: dict[str, int] = {}
+
+    def visit(w: str, path: list[str]) -> None:
+        state[w] = 1
+        for v in sorted(allowed[w]):
+            assert state.get(v) != 1, f"{DEVELOPERS}: the wing table allows a circle: " + " -> ".join(path + [w, v])
+            if v not in state:
+                visit(v, path + [w])
+        state[w] = 2
+
+    for w in order:
+        if w not in state:
+            visit(w, [])
+
+
+def test_each_wing_imports_only_what_its_row_allows():
+    bad = _against_the_table()
+    assert not bad, f"imports against the wing table of {DEVELOPERS.name}:\n" + "\n".join(bad)
 
 
 def test_no_import_circle():

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from pddslib.cli import main
-from pddslib.corpora import manifest, open_votes
+from pddslib.corpora import manifest
 from pddslib.corpora.errors import CorpusFormatError
 from pddslib.corpora.votes import check, table_counts
 
@@ -275,13 +275,14 @@ def test_stats_and_plan_read_a_store_and_a_manifest(audio_store, votes_csv, caps
     import json
 
     from pddslib.features.store import FeatureStore
+    from pddslib.features.store_votes import votes_of_store
 
     st = FeatureStore.open(audio_store)
     train = st.manifest[st.manifest["split"] == "train"]
     expected = table_counts(train.assign(reason=""), CLASSES).to_dict()
     assert main(["stats", "--store", str(audio_store), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == expected
-    assert open_votes("store", path=audio_store, split="all").counts().n_utterances == len(st)
+    assert votes_of_store(audio_store, split="all").counts().n_utterances == len(st)
     assert main(["plan", "--store", str(audio_store), "--json"]) == 0
     assert "new_samples" in json.loads(capsys.readouterr().out)
     assert main(["stats", "--manifest", str(votes_csv), "--split", "all", "--json"]) == 0

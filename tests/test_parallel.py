@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pddslib.config import RunSpec
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.runs import workers as parallel
 from pddslib.runs.cache import run_key
 from pddslib.runs.corpus import Corpus, load_corpus
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return load_corpus(str(demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
+    return load_corpus(str(demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
 
 
 def _specs(corpus: Corpus) -> list[RunSpec]:

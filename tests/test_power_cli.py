@@ -17,7 +17,7 @@ import pytest
 from cli_helpers import run_cli
 
 from pddslib.cli import main
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.paper.power import floor_effect, power, seeds_needed
 from pddslib.paper.significance import change_test, metric_weights
 
@@ -138,7 +138,7 @@ def folders(tmp_path_factory):
     import torch
 
     root = tmp_path_factory.mktemp("power")
-    store = demo.write_store(root / "store", scale=0.05, seed=0)
+    store = demo_stores.write_demo_store(root / "store", scale=0.05, seed=0)
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

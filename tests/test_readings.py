@@ -207,12 +207,12 @@ def test_weighted_kl_loss_and_an_unchanged_default():
 def test_train_model_passes_weights_only_when_asked(monkeypatch, class_weight):
     import torch
 
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
     from pddslib.features.store import FeatureStore
     from pddslib.models import build_model
     from pddslib.runs import training
 
-    store = FeatureStore.open(demo.ensure_store(0.05, 0))
+    store = FeatureStore.open(demo_stores.ensure_demo_store(0.05, 0))
     cpu = torch.device("cpu")
     banks = {m: training.SequenceBank(store.arrays[m], store.offsets[m], cpu) for m in ("audio", "text")}
     rows = store.split_indices("train")[:12]

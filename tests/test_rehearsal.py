@@ -228,9 +228,9 @@ def test_autocast_off_restores_the_package_setting():
 def test_training_parity_compares_epoch_losses(tmp_path, one_thread):
     import torch
 
-    from pddslib.corpora import demo
+    from pddslib.features import demo_stores
 
-    store = demo.write_store(tmp_path / "store", scale=0.02)  # small dimensions: fast
+    store = demo_stores.write_demo_store(tmp_path / "store", scale=0.02)  # small dimensions: fast
     res = rehearsal.training_parity(store, torch.device("cpu"), tmp_path, epochs=2, seed=0, strategy="none")
     assert len(res["cpu_losses"]) == 2 and res["model_overrides"] == {"dropout": 0.0}
     for mode in ("strict_float32", "default_settings"):

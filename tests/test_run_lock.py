@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -25,7 +25,7 @@ def _run_after_barrier(store: str, cache: str, barrier, out) -> None:
 
 
 def test_two_processes_sharing_a_cache_train_a_run_once(tmp_path: Path):
-    store = str(demo.write_store(tmp_path / "store", scale=0.05, seed=0))
+    store = str(demo_stores.write_demo_store(tmp_path / "store", scale=0.05, seed=0))
     cache = str(tmp_path / "runs")
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()

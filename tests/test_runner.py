@@ -11,7 +11,7 @@ import torch
 
 from pddslib.cli import main
 from pddslib.config import RunSpec, seed_list
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.pdds.counts import CountTable
 from pddslib.pdds.labels import CLASSES
 from pddslib.pdds.registry import plan_for
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    path = demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)
+    path = demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)
     return load_corpus(str(path))
 
 
@@ -208,10 +208,10 @@ def test_a_rewritten_store_is_not_read_from_stale_memory(tmp_path):
 
     path = tmp_path / "store"
     spec = RunSpec.build("cltnet", strategy="none", seed=0, max_epochs=1, model_overrides=SMALL)
-    demo.write_store(path, scale=0.05, seed=0)
+    demo_stores.write_demo_store(path, scale=0.05, seed=0)
     run_one(spec, load_corpus(str(path)), cache_dir=tmp_path / "runs", device="cpu")
     # the store is re-generated in place (as `pdds extract` or write_store(overwrite=True) would)
-    demo.write_store(path, scale=0.05, seed=1, overwrite=True)
+    demo_stores.write_demo_store(path, scale=0.05, seed=1, overwrite=True)
     rewritten = load_corpus(str(path))
     rec, preds = run_one(spec, rewritten, cache_dir=tmp_path / "runs", device="cpu")
     # reference: the same store contents at another path, trained on in the same way

@@ -19,7 +19,7 @@ from cli_helpers import run_cli
 import torch
 
 from pddslib.config import LOSO_SESSIONS, RunSpec
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.features.store import FeatureStore, config_hash
 from pddslib.runs import training
 from pddslib.runs.cache import CACHE_VERSION, run_key
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return load_corpus(str(demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
+    return load_corpus(str(demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_only_safetensors_weights_are_ever_loaded(saved, tmp_path, monkeypatch):
 
 def test_a_store_the_model_cannot_score_is_refused(saved, tmp_path, capsys):
     folder, _, _ = saved
-    other = demo.write_store(tmp_path / "narrow", scale=0.02, audio_dim=16)
+    other = demo_stores.write_demo_store(tmp_path / "narrow", scale=0.02, audio_dim=16)
     code, out, err = _cli(["evaluate", folder, "--store", other, "--device", "cpu"], capsys)
     assert code == 1 and out == "" and len(err.splitlines()) == 1, err
     assert f"{other}: features audio 16-d, text 24-d differ from the model's audio 32-d, text 24-d" in err

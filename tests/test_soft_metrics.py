@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from pddslib.config import RunSpec
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.runs import training
 from pddslib.runs.cache import run_key
 from pddslib.runs.corpus import load_corpus
@@ -150,7 +150,7 @@ def test_bad_bins_are_named():
 # -- from a predictions table and a store ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    return load_corpus(str(demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
+    return load_corpus(str(demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)))
 
 
 def test_soft_metrics_of_a_predictions_table(corpus):

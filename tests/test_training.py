@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pddslib.corpora import demo
+from pddslib.features import demo_stores
 from pddslib.features.store import FeatureStore
 from pddslib.models import build_model
 from pddslib.pdds.mixup import mix_sequences
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    path = demo.write_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)
+    path = demo_stores.write_demo_store(tmp_path_factory.mktemp("demo") / "store", scale=0.05, seed=0)
     return FeatureStore.open(path)
 
 

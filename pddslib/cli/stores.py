@@ -31,9 +31,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.crema_d:
         return _crema_d_demo(args)
-    from ..corpora import demo
+    from ..features.demo_stores import write_demo_store
 
-    path = demo.write_store(args.out, scale=args.scale, seed=args.seed)
+    path = write_demo_store(args.out, scale=args.scale, seed=args.seed)
     print(FeatureStore.open(path).summary())
     return 0
 
@@ -44,10 +44,11 @@ def _crema_d_demo(args: argparse.Namespace) -> int:
     import torch  # noqa: F401
 
     from ..corpora import crema_d_demo
+    from ..features.demo_stores import ensure_crema_d_demo_store
     from ..features.store import FeatureStore
 
     actors = crema_d_demo.QUICK_ACTORS if args.quick else crema_d_demo.SAMPLE_ACTORS
-    path = crema_d_demo.ensure_store(args.out, actors=actors, seed=args.seed, votes=args.votes,
+    path = ensure_crema_d_demo_store(args.out, actors=actors, seed=args.seed, votes=args.votes,
                                      agreement=args.agreement, log=print)
     print(FeatureStore.open(path).summary())
     return 0

@@ -41,10 +41,10 @@ def _source(args: argparse.Namespace) -> tuple[str, dict]:
 
 def counts_from_args(args: argparse.Namespace):
     """The count table of the one vote source named on the command line."""
-    from ..corpora import open_votes
+    from ..features.store_votes import open_any_votes
 
     source, options = _source(args)
-    return open_votes(source, **options).counts()
+    return open_any_votes(source, **options).counts()
 
 
 def _rule(agreement: float) -> str:

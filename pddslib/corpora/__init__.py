@@ -7,12 +7,14 @@ source          options                          what
 ``crema-d``     ``path, modality, agreement``    CREMA-D's crowd votes (:mod:`.crema_d`)
 ``demo``        ``scale, seed, sessions``        the synthetic demo corpus (:mod:`.demo`)
 ``manifest``    ``path, agreement, split``       a manifest CSV (:mod:`.manifest`; no audio read)
-``store``       ``path, split``                  the labels of a feature store (its manifest.csv)
 ``reference``   ``split``                        the packaged aggregate IEMOCAP counts
 ``counts``      ``path``                         a ``pdds stats --json`` file
 ==============  ===============================  ==============================================
 
-The first five give a votes table (:mod:`pddslib.corpora.votes`); the last two only counts.
+The first four give a votes table (:mod:`pddslib.corpora.votes`); the last two only counts. A feature
+store's labels are read by :func:`pddslib.features.store_votes.votes_of_store` (the corpora wing
+imports no feature store; :func:`pddslib.features.store_votes.open_any_votes` opens any source,
+stores included, as ``pdds stats/plan`` do).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .votes import Votes
+from .votes import Votes, split_rows
 
 __all__ = ["SOURCES", "open_votes", "source_from_flags"]
 
@@ -48,42 +50,15 @@ def _crema_d(path: str | Path = "download", modality: str = "voice", agreement: 
                  table=crema_d.votes(path, modality, agreement))
 
 
-def _split_rows(table, split: str, label: str):
-    if split not in ("train", "test", "all"):
-        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
-    if split == "all":
-        return table, label
-    return table[table["split"] == split].reset_index(drop=True), f"{label}, {split} split"
-
-
 def _manifest(path: str | Path, agreement: float | None = None, split: str = "train") -> Votes:
     from . import manifest
     from .votes import table_columns
 
     m = manifest.read(path, agreement=1.0 if agreement is None else agreement, check_audio=False)
     rule = f", agreement {m.agreement:g}" if m.agreement != 1.0 else ""
-    table, label = _split_rows(m.table, split, f"manifest {path}{rule}")
+    table, label = split_rows(m.table, split, f"manifest {path}{rule}")
     keep = table_columns(m.classes) + [c for c in ("session", "dialog", "speaker", "gender") if c in table.columns]
     return Votes("manifest", label, m.classes, table=table[keep])
-
-
-def _store(path: str | Path, split: str = "train") -> Votes:
-    from ..features.store import FeatureStore
-    from ..pdds.labels import NO_CELL_REASONS
-    from .votes import conform, table_columns
-
-    store = FeatureStore.open(path, validate=False)
-    frame = store.manifest.copy()
-    if "reason" not in frame.columns:  # stores hold no reason: the category's own
-        frame["reason"] = [NO_CELL_REASONS.get(c, "excluded by the vote policy" if c == "excluded" else "")
-                           for c in frame["category"]]
-    for col in ("major", "minor"):
-        frame[col] = frame[col].where(frame[col].notna() & (frame[col] != ""), None)
-    fixed = table_columns(store.classes)
-    table = conform(frame[fixed + [c for c in ("session", "speaker") if c in frame.columns]], store.classes,
-                    source=str(Path(path) / "manifest.csv"))
-    table, label = _split_rows(table, split, f"feature store {path} ({store.corpus})")
-    return Votes("store", label, store.classes, table=table, synthetic=store.synthetic)
 
 
 def _demo(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] = (1, 2, 3, 4, 5)) -> Votes:
@@ -116,7 +91,7 @@ def _counts(path: str | Path) -> Votes:
 
 #: Every source and what opens it; the options are the keyword arguments.
 SOURCES: dict[str, Callable[..., Votes]] = {
-    "iemocap": _iemocap, "crema-d": _crema_d, "demo": _demo, "manifest": _manifest, "store": _store,
+    "iemocap": _iemocap, "crema-d": _crema_d, "demo": _demo, "manifest": _manifest,
     "reference": _reference, "counts": _counts,
 }
 
@@ -126,7 +101,7 @@ def open_votes(source: str, **options: Any) -> Votes:
 
     Parameters
     ----------
-    source : {"iemocap", "crema-d", "demo", "manifest", "store", "reference", "counts"}
+    source : {"iemocap", "crema-d", "demo", "manifest", "reference", "counts"}
     **options
         The source's options: ``iemocap``: ``root``, ``sessions`` (default ``(1, 2, 3, 4)``, or
         ``"1,2,3,4"``), ``policy`` (a name or a :class:`~pddslib.pdds.labels.VotePolicy`, default
@@ -135,9 +110,8 @@ def open_votes(source: str, **options: Any) -> Votes:
         default :data:`pddslib.corpora.crema_d.DEFAULT_AGREEMENT`; 1 = every rater agrees);
         ``demo``: ``scale`` (default 1.0), ``seed`` (default 0), ``sessions`` (default all
         five); ``manifest``: ``path`` (the CSV), ``agreement`` (default 1), ``split``
-        (``"train"``, the default, ``"test"`` or ``"all"``); ``store``: ``path`` (a feature
-        store folder), ``split`` (default ``"train"``); ``reference``: ``split`` (``"train"``,
-        the default, ``"test"`` or ``"all"``); ``counts``: ``path``.
+        (``"train"``, the default, ``"test"`` or ``"all"``); ``reference``:
+        ``split`` (``"train"``, the default, ``"test"`` or ``"all"``); ``counts``: ``path``.
 
     Returns
     -------
@@ -154,6 +128,9 @@ def open_votes(source: str, **options: Any) -> Votes:
     >>> open_votes("reference").counts().to_dict()["clear"]["hap"]
     43
     """
+    if source == "store":
+        raise ValueError("a feature store's votes are read by pddslib.features.store_votes.votes_of_store(path, "
+                         "split) or open_any_votes('store', path=...): the corpora wing reads no feature store")
     if source not in SOURCES:
         raise ValueError(f"unknown source of votes {source!r}; expected one of {list(SOURCES)}")
     opener = SOURCES[source]
@@ -170,7 +147,8 @@ def source_from_flags(*, iemocap: str | None = None, crema_d: str | None = None,
                       policy: str = "default", modality: str = "voice", manifest: str | None = None,
                       store: str | None = None, agreement: float | None = None,
                       split: str = "train") -> tuple[str, dict[str, Any]]:
-    """The source and options of ``pdds stats/plan`` flags, for :func:`open_votes`.
+    """The source and options of ``pdds stats/plan`` flags, for :func:`open_votes` (the ``store``
+    source's, for :func:`pddslib.features.store_votes.votes_of_store`).
 
     Exactly one of ``iemocap`` (ROOT), ``crema_d`` (PATH), ``manifest`` (CSV), ``store``
     (STORE), ``counts`` (FILE.json) and ``reference`` (train|test|all) must be given;

@@ -5,7 +5,9 @@ small. The demo pairs real voice-only vote rows (the packaged extract
 ``pddslib/reference/crema_d_sample.csv``: ten actors, 814 clips; or rows of
 your own ``tabulatedVotes.csv``) with **generated** audio in the release's layout, so that the
 whole CREMA-D path runs anywhere: ``pdds extract --crema-d`` (the real reader), the
-speaker-independent split, the clear-sample rule, PDDS and CLTNet's audio branch.
+speaker-independent split, the clear-sample rule, PDDS and CLTNet's audio branch. This module
+writes the tree and the encoder; :func:`pddslib.features.demo_stores.ensure_crema_d_demo_store`
+extracts the store from them.
 
 **Nothing here is CREMA-D's audio**, and the encoder is a small randomly initialised
 data2vec-audio model (12.5 frames per second, 32-d; :func:`write_audio_model`): the numbers it
@@ -19,7 +21,7 @@ vibrato, a syllable-like envelope and noise, 1.0 to 1.6 s at 16 kHz.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -138,7 +140,7 @@ def write_audio_model(folder: str | Path, seed: int = 0, dim: int = 32) -> Path:
 
 def demo_dir(actors: Sequence[int], seed: int, votes: str | Path | None) -> Path:
     """``$PDDS_CACHE/crema-d-demo/<key>``: where the demo's tree, encoder and store are cached."""
-    from ..features.store import config_hash
+    from ..util.hashing import config_hash
     from ..util.locations import cache_path
 
     source = "packaged" if votes is None else str(Path(votes).resolve()) if str(votes) != "download" else "download"
@@ -159,37 +161,5 @@ def ensure_parts(actors: Sequence[int] = SAMPLE_ACTORS, seed: int = 0,
     return Path(tree), Path(model)
 
 
-def ensure_store(out: str | Path | None = None, *, actors: Sequence[int] = SAMPLE_ACTORS, seed: int = 0,
-                 votes: str | Path | None = None, agreement: float | None = None, device: str = "cpu",
-                 log: Callable[[str], Any] | None = None) -> Path:
-    """The demo's audio-only CREMA-D store, extracted by the real ``pdds extract --crema-d`` code.
-
-    Parameters
-    ----------
-    out : str or Path, optional
-        The store folder (default: ``store`` beside the cached tree). An existing store of the same
-        inputs is up to date; another agreement relabels it.
-    actors, seed, votes
-        As :func:`write_tree`.
-    agreement : float, optional
-        The clear-sample threshold (default :data:`pddslib.corpora.crema_d.DEFAULT_AGREEMENT`).
-
-    Returns
-    -------
-    Path
-        The store; ``store.json`` says ``synthetic`` (generated audio).
-    """
-    from transformers.utils import logging as hf_logging
-
-    from ..features.extract import extract_crema_d
-
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()  # no "Loading weights" bars in a notebook
-    try:
-        tree, model = ensure_parts(actors, seed, votes)
-        out = Path(out) if out is not None else tree.parent / "store"
-        return extract_crema_d(tree, out, agreement=agreement, audio_model=model, synthetic=True, device=device,
-                               progress=False, log=log)
-    finally:
-        if bars:
-            hf_logging.enable_progress_bar()
+# The demo's store is extracted by pddslib.features.demo_stores.ensure_crema_d_demo_store (this wing
+# imports no feature code).

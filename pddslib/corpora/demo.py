@@ -23,11 +23,13 @@ The features (only for the 6-class utterances, as a real extraction would store)
 * neither modality alone separates the classes: audio tells arousal apart (anger and excited
   are close, so are neutral and sadness), text tells valence apart (anger and frustration are
   close, so are happiness and excited), and noise keeps a good model well below perfect.
+
+This module generates the votes and the feature arrays; the feature store of the demo corpus is
+written by :mod:`pddslib.features.demo_stores` (``pdds demo``, the notebooks' default corpus).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -118,9 +120,6 @@ def votes(scale: float = 1.0, seed: int = 0, sessions: str | Iterable[int] | Non
     if sessions is not None:
         frame = frame[frame["session"].isin(iemocap.session_list(sessions))]
     return conform(frame, CLASSES, source=f"demo corpus (scale {scale:g}, seed {seed})")
-
-
-#: The name under which :func:`write_store` and older code call :func:`votes`.
 
 
 def _cell_items(counts: CountTable, six: dict[str, int]) -> tuple[list[_Item], dict[str, int]]:
@@ -258,91 +257,5 @@ def generate_features(manifest: pd.DataFrame, *, seed: int = 0, audio_dim: int =
     return audio, text
 
 
-def _store_inputs(scale: float, seed: int, *, audio_dim: int, text_dim: int, frame_rate: float,
-                  noise: float) -> dict[str, Any]:
-    """The arguments of :func:`pddslib.features.store.write_store` for the demo corpus."""
-    table = votes(scale, seed)
-    six = table[table["consensus"].isin(CLASSES)].reset_index(drop=True).copy()
-    audio, text = generate_features(six, seed=seed, audio_dim=audio_dim, text_dim=text_dim,
-                                    frame_rate=frame_rate, noise=noise)
-    six["audio_len"] = [len(a) for a in audio]
-    six["text_len"] = [len(t) for t in text]
-    config = {"generator": "pddslib.corpora.demo", "generator_version": GENERATOR_VERSION, "scale": scale,
-              "seed": seed, "audio_dim": audio_dim, "text_dim": text_dim, "frame_rate": frame_rate, "noise": noise}
-    return dict(manifest=six, modalities={"audio": audio, "text": text}, classes=CLASSES,
-                dims={"audio": audio_dim, "text": text_dim}, config=config,
-                corpus="demo (synthetic)", synthetic=True, dtype="float32")
-
-
-def write_store(out: str | Path, scale: float = DEFAULT_SCALE, seed: int = 0, *, audio_dim: int = 32, text_dim: int = 24,
-                frame_rate: float = 5.0, noise: float = 1.0, overwrite: bool = False) -> Path:
-    """Generate the demo corpus and write it as a feature store (6-class utterances only).
-
-    Parameters
-    ----------
-    out : str or Path
-        The store folder to create.
-    scale, seed : float, int
-        Size (fraction of IEMOCAP's) and random seed, as :func:`votes`.
-    audio_dim, text_dim, frame_rate, noise
-        As :func:`generate_features`.
-    overwrite : bool
-        Replace an existing ``out`` (readers of the old store never find the folder missing).
-
-    Returns
-    -------
-    Path
-
-    Raises
-    ------
-    FileExistsError
-        ``out`` exists and ``overwrite`` is False.
-    """
-    from ..features.store import write_store as _write
-
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out}: already exists; choose another --out or delete it")
-    inputs = _store_inputs(scale, seed, audio_dim=audio_dim, text_dim=text_dim, frame_rate=frame_rate, noise=noise)
-    return _write(out, **inputs, overwrite=overwrite)
-
-
-def cache_dir() -> Path:
-    """Where generated demo stores are kept (``$PDDS_CACHE/demo``, default ``~/.cache/pddslib/demo``)."""
-    from ..util.locations import cache_path
-
-    return cache_path("demo")
-
-
-def ensure_store(scale: float = DEFAULT_SCALE, seed: int = 0, **kwargs: Any) -> Path:
-    """The demo store for these settings, generated on first use and cached.
-
-    The store is published write-once (its folder name is a hash of the settings): processes that
-    need it at the same time may each generate it, the first to finish publishes it, and readers
-    never see it missing or half-written. A cached folder without ``store.json`` (damaged by hand)
-    is replaced.
-
-    Parameters
-    ----------
-    scale, seed : float, int
-        As :func:`write_store`.
-    **kwargs
-        ``audio_dim``, ``text_dim``, ``frame_rate``, ``noise`` (see :func:`write_store`).
-
-    Returns
-    -------
-    Path
-    """
-    from ..features.store import VERSION, config_hash
-    from ..features.store import write_store as _write
-
-    # the store format is in the key: a store cached by an older pddslib is not reused
-    key = config_hash({"scale": scale, "seed": seed, "v": GENERATOR_VERSION, "store": VERSION, **kwargs})
-    path = cache_dir() / f"scale{scale:g}-seed{seed}-{key}"
-    if (path / "store.json").is_file():
-        return path
-    settings = {"audio_dim": 32, "text_dim": 24, "frame_rate": 5.0, "noise": 1.0, **kwargs}
-    inputs = _store_inputs(scale, seed, **settings)
-    if path.exists():  # not a store (damaged): replace it, never deleting it under a reader
-        return _write(path, **inputs, overwrite=True)
-    return _write(path, **inputs, once=True)
+# The demo store is written by pddslib.features.demo_stores (write_demo_store, ensure_demo_store,
+# demo_cache_dir): this wing generates votes and arrays and imports no feature store.

@@ -183,6 +183,15 @@ def table_one_hot(table: pd.DataFrame, classes: Sequence[str]) -> dict[str, int]
     return {c: int(vc.get(c, 0)) for c in classes}
 
 
+def split_rows(table: pd.DataFrame, split: str, label: str) -> tuple[pd.DataFrame, str]:
+    """The rows of ``split`` (``"all"``: every row) and ``label`` saying which split it is."""
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    if split == "all":
+        return table, label
+    return table[table["split"] == split].reset_index(drop=True), f"{label}, {split} split"
+
+
 @dataclass(frozen=True, eq=False)
 class Votes:
     """The votes of one source: a votes table, or count tables per split for aggregate sources.

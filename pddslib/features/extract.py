@@ -51,12 +51,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..util.hashing import config_hash
 from .audio import SAMPLE_RATE, AudioFileError
 from .hub import model_identity
 from .inputs import ExtractionInputs, features_hash, listing, read_wavs
 from .pipeline import audio_features, default_threads, text_features
 from .shards import ShardSet, config_diff
-from .store import FeatureStore, StoreError, config_hash, write_store
+from .store import FeatureStore, StoreError, write_store
 
 DEFAULT_AUDIO_MODEL = "facebook/data2vec-audio-base"
 DEFAULT_TEXT_MODEL = "bert-base-uncased"

@@ -19,9 +19,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..util.hashing import file_hash
+from ..util.hashing import config_hash, file_hash
 from .audio import WavInfo, wav_info
-from .store import config_hash
 
 MAX_LISTED = 5
 

@@ -21,7 +21,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..util.atomic import atomic_dir, remove_dir
-from .store import StoreError, config_hash
+from ..util.hashing import config_hash
+from .store import StoreError
 
 
 class ShardSet:

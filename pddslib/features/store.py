@@ -23,7 +23,6 @@ rehashes everything.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -36,7 +35,7 @@ import pandas as pd
 
 from ..util.atomic import atomic_dir, link_or_copy, publish_once
 from ..util.errors import PddsError
-from ..util.hashing import file_hash
+from ..util.hashing import config_hash, file_hash
 from ..util.jsonfile import read_object
 from . import fingerprint as fpr
 
@@ -52,12 +51,6 @@ _EXTRACT_HINT = "write the store again (`pdds extract --overwrite`, or `pdds dem
 
 class StoreError(ValueError, PddsError):
     """A feature store is missing, incomplete or inconsistent (the message names the file)."""
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """A short, stable hash of a JSON-serialisable configuration."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 # -- writing ------------------------------------------------------------------------------------------

@@ -30,16 +30,20 @@ _NAMES = {
     "build_model": "build", "count_parameters": "build", "model_config": "build",
 }
 _lazy = _exports(__name__, _NAMES)[0]
-#: Read from :mod:`pddslib.config` (the run configuration's views of the registry).
-_FROM_CONFIG = ("MODEL_NAMES", "ORIGINAL_RECIPES")
-__all__ = sorted([*_NAMES, *_FROM_CONFIG])
+#: Views of the registry, built when asked for (as :mod:`pddslib.config` builds them).
+_VIEWS = ("MODEL_NAMES", "ORIGINAL_RECIPES")
+__all__ = sorted([*_NAMES, *_VIEWS])
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_CONFIG:
-        from .. import config
+    if name == "MODEL_NAMES":
+        from .registry import MODELS
 
-        return getattr(config, name)
+        return tuple(MODELS)
+    if name == "ORIGINAL_RECIPES":
+        from .registry import MODELS
+
+        return {n: dict(e.original_recipe) for n, e in MODELS.items() if e.original_recipe}
     return _lazy(name)
 
 

@@ -95,6 +95,7 @@ def _crema_d_store(root: str, store: str, agreement: float | None, quick: bool, 
     import json
 
     from ..corpora import crema_d, crema_d_demo
+    from ..features.demo_stores import ensure_crema_d_demo_store
     from ..runs.corpus import crema_d_store_path
 
     if root:
@@ -111,7 +112,7 @@ def _crema_d_store(root: str, store: str, agreement: float | None, quick: bool, 
     if store:
         return store
     actors = crema_d_demo.QUICK_ACTORS if quick else crema_d_demo.SAMPLE_ACTORS
-    return str(crema_d_demo.ensure_store(actors=actors, agreement=agreement, device=device))
+    return str(ensure_crema_d_demo_store(actors=actors, agreement=agreement, device=device))
 
 
 def uniform_level(level: int | None = None, *, synthetic: bool, demo_scale: float | None) -> int:

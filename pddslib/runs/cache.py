@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from ..config import RunSpec
-from ..features.store import config_hash
 from ..util.atomic import publish_once, remove_dir
 from ..util.errors import PddsError
+from ..util.hashing import config_hash
 from ..util.locations import cache_path
 from .corpus import (
     Corpus,

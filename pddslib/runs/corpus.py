@@ -81,9 +81,10 @@ def load_corpus(corpus: str = "demo", *, store: str | os.PathLike | None = None,
     """
     if corpus == "demo":
         from ..corpora import demo
+        from ..features.demo_stores import ensure_demo_store
 
         demo_scale = demo.DEFAULT_SCALE if demo_scale is None else demo_scale
-        return Corpus(FeatureStore.open(demo.ensure_store(demo_scale, demo_seed), validate=validate),
+        return Corpus(FeatureStore.open(ensure_demo_store(demo_scale, demo_seed), validate=validate),
                       f"demo (synthetic, scale {demo_scale:g})")
     if corpus == "iemocap":
         path = _extracted_store(iemocap_store_path(store), "IEMOCAP", "iemocap")
