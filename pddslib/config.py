@@ -4,8 +4,10 @@ Every setting of a training run has exactly one default, written in one place:
 
 ==========================  ============================================================
 sampler parameters          the sampler classes' constructors (:mod:`pddslib.pdds.resample`),
-                            read through :func:`sampler_defaults`
-training settings           :class:`TrainConfig` (the paper's Section 3.2)
+                            read through :func:`sampler_defaults`; what each may be: the
+                            samplers' ``_parameter_constraints``
+training settings           :class:`TrainConfig` (the paper's Section 3.2) and what each may
+                            be (``TrainConfig._parameter_constraints``)
 corpus-dependent defaults   :func:`corpus_defaults` (the demo corpus trains fewer epochs,
                             scales the uniform level, narrows MAT)
 model names and recipes     :data:`pddslib.models.registry.MODELS` (read here as :data:`MODEL_NAMES`,
@@ -17,15 +19,21 @@ corpus sizes and rules      :data:`DEFAULT_SCALE` (demo), :data:`DEFAULT_AGREEME
 sweep (``None`` everywhere means "the default"), and turns into specs for a given corpus. The
 command line (``pdds run``), the notebooks (:func:`pddslib.paper.parameters.setup`) and every experiment
 go through :class:`RunSettings`, so the same choices on the same corpus give the same specs and
-hit the same cache entries.
+hit the same cache entries. Every value is checked against its declared constraints
+(:mod:`pddslib.util.constraints`) when a :class:`RunSpec` or :class:`RunSettings` is made, before
+any run key is computed, so ``RunSpec.build("cltnet", "pdds", sigma=-1)`` raises::
+
+    InvalidParameterError: The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1 instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar, Mapping, Sequence
+
+from .util.constraints import Interval, Options, validate
 
 from .models.registry import MODELS
 
@@ -74,6 +82,11 @@ DEMO_MODEL_OVERRIDES: dict[str, dict[str, Any]] = {n: dict(e.demo_overrides) for
 #: Constructor arguments of a sampler that are not run settings.
 _NOT_SETTINGS = ("classes", "random_state")
 
+#: Choices of :attr:`TrainConfig.targets` and :attr:`TrainConfig.class_weight` (defaults: the first).
+TARGETS: tuple[str, ...] = ("votes", "onehot")
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
+_AT_LEAST_ONE = [Interval(Integral, 1, None, closed="left")]
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -95,26 +108,21 @@ class TrainConfig:
     targets: str = "votes"         # original rows' targets: vote distributions, or "onehot" of the consensus
     class_weight: str = "none"     # "balanced": each sample's KL term weighted by inverse class frequency
 
+    #: What each field may be (:mod:`pddslib.util.constraints`; ``pdds run``'s options read it too).
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": _AT_LEAST_ONE, "max_epochs": _AT_LEAST_ONE, "patience": _AT_LEAST_ONE,
+        "eval_batch_size": _AT_LEAST_ONE,
+        "amp": ["boolean"], "bucket": ["boolean"],
+        "val_fraction": [Interval(Real, 0, 1, closed="left")],
+        "targets": [Options(str, TARGETS)],
+        "class_weight": [Options(str, CLASS_WEIGHTS)],
+    }
+
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "eval_batch_size", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("lr", "weight_decay"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
-                raise ValueError(f"{name} must be a finite number {'> 0' if name == 'lr' else '>= 0'}, got {value!r}")
-        v = self.val_fraction
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < 1:
-            raise ValueError(f"val_fraction must be a number in [0, 1), got {v!r}")
-        for name, choices in (("targets", TARGETS), ("class_weight", CLASS_WEIGHTS)):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
-
-
-#: Choices of :attr:`TrainConfig.targets` and :attr:`TrainConfig.class_weight` (defaults: the first).
-TARGETS: tuple[str, ...] = ("votes", "onehot")
-CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
+        """Check every field (an :class:`~pddslib.util.constraints.InvalidParameterError`, a ValueError)."""
+        validate(self._parameter_constraints, asdict(self), type(self).__name__)
 
 
 TRAIN_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
@@ -124,13 +132,12 @@ FOLD_PROTOCOLS: tuple[str, ...] = ("paper", "loso")
 #: The sessions of leave-one-session-out cross-validation (IEMOCAP's five).
 LOSO_SESSIONS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
-#: What a run key was made of before later settings were added: these training fields and sampler
-#: parameters always enter :meth:`RunSpec.identity`; any other one enters it only when it differs
-#: from its default, so adding a setting leaves every existing run key (and cached run) unchanged.
+#: What a run key was made of before later settings were added: these training fields (and each
+#: sampler's ``_keyed_always`` parameters) always enter :meth:`RunSpec.identity`; any other one
+#: enters it only when it differs from its default, so adding a setting leaves every existing run
+#: key (and cached run) unchanged.
 _KEYED_ALWAYS: frozenset[str] = frozenset({"lr", "weight_decay", "batch_size", "max_epochs", "patience", "amp",
                                            "bucket"})
-_SAMPLER_KEYED_ALWAYS: frozenset[str] = frozenset({"sigma", "normalize", "balance_ratio", "p", "clear_p", "level",
-                                                   "align", "alpha"})
 
 
 def strategies() -> tuple[str, ...]:
@@ -161,17 +168,10 @@ def sampler_parameter_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def _canonical(name: str, value: Any) -> Any:
-    """One spelling per value, so that equal settings hash equally (``None`` normalisation = "none")."""
-    if name == "normalize":
-        return "none" if value is None else str(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
+def _sampler_class(strategy: str) -> Any:
+    from .pdds.registry import sampler_class
+
+    return sampler_class(strategy)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,9 @@ class RunSpec:
         if unknown:
             raise ValueError(f"strategy {self.strategy!r} takes no parameter {', '.join(unknown)}; "
                              f"its parameters: {', '.join(defaults)}")
-        resolved = tuple((k, _canonical(k, given.get(k, v))) for k, v in defaults.items())
+        sampler = _sampler_class(self.strategy)
+        sampler.check_params(given)  # before any key is made (InvalidParameterError)
+        resolved = tuple((k, sampler.canonical(k, given.get(k, v))) for k, v in defaults.items())
         object.__setattr__(self, "sampler", resolved)
         object.__setattr__(self, "model_overrides", tuple(sorted(dict(self.model_overrides).items())))
 
@@ -233,6 +235,10 @@ class RunSpec:
         A sampler parameter that this strategy does not take (``sigma`` for ``none``) is left
         out; a name that is neither a sampler parameter nor a training setting is an error.
         ``None`` means the default. ``fold``: a leave-one-session-out fold (None: the store's split).
+        Every value is checked first against its declared constraints (a sampler parameter that
+        this strategy does not take, against those of the samplers that do), e.g.
+        ``The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1 instead.``
+        (an :class:`~pddslib.util.constraints.InvalidParameterError`, a ValueError).
         """
         params = {k: v for k, v in params.items() if v is not None}
         sampler_names = sampler_parameter_names()
@@ -241,6 +247,10 @@ class RunSpec:
             raise ValueError(f"unknown run setting(s) {', '.join(unknown)}; sampler parameters: "
                              f"{', '.join(sampler_names)}; training settings: {', '.join(TRAIN_FIELDS)}")
         takes = sampler_defaults(strategy) if strategy in strategies() else {}
+        if strategy in strategies():
+            from .pdds.registry import check_sampler_params
+
+            check_sampler_params(strategy, {k: v for k, v in params.items() if k in sampler_names})
         sampler = tuple((k, v) for k, v in params.items() if k in takes)
         train = TrainConfig(**{k: v for k, v in params.items() if k in TRAIN_FIELDS})
         return cls(model, strategy, int(seed), sampler, train, tuple(sorted(dict(model_overrides or {}).items())),
@@ -254,16 +264,17 @@ class RunSpec:
     def identity(self) -> dict[str, Any]:
         """What defines the result (hashed into the run cache key).
 
-        Training fields outside ``_KEYED_ALWAYS``, sampler parameters outside
-        ``_SAMPLER_KEYED_ALWAYS`` (settings added later) and ``fold`` appear only when they differ
-        from their defaults, so a run that uses none of them keeps the key it had before they existed.
+        Training fields outside ``_KEYED_ALWAYS``, sampler parameters outside the sampler's
+        ``_keyed_always`` (settings added later, e.g. ``pairs``) and ``fold`` appear only when they
+        differ from their defaults, so a run that uses none of them keeps the key it had before they existed.
         """
         defaults = asdict(TrainConfig())
         train = {k: v for k, v in asdict(self.train).items()
                  if k != "eval_batch_size" and (k in _KEYED_ALWAYS or v != defaults[k])}
         sampler_default = sampler_defaults(self.strategy)
+        cls = _sampler_class(self.strategy)
         sampler = {k: v for k, v in self.sampler_params.items()
-                   if k in _SAMPLER_KEYED_ALWAYS or v != _canonical(k, sampler_default[k])}
+                   if k in cls._keyed_always or v != cls.canonical(k, sampler_default[k])}
         out = {"model": self.model, "strategy": self.strategy, "seed": self.seed, "sampler": sampler,
                "train": train, "model_overrides": dict(self.model_overrides)}
         if self.fold is not None:  # leave-one-session-out runs only
@@ -361,7 +372,8 @@ class RunSettings:
 
     def __post_init__(self) -> None:
         self.params = {k: v for k, v in self.params.items() if v is not None}
-        RunSpec.build("cltnet", "pdds", **{k: v for k, v in self.params.items()})  # validates the names
+        # validates the names and every value (sampler parameters and training settings), before any run
+        RunSpec.build("cltnet", "pdds", **{k: v for k, v in self.params.items()})
         if self.folds not in FOLD_PROTOCOLS:
             raise ValueError(f"folds must be one of {', '.join(FOLD_PROTOCOLS)}, got {self.folds!r}")
 

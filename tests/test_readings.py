@@ -48,7 +48,8 @@ def test_unordered_pairs_on_hand_made_counts():
     # a pair already at the level keeps its cells, even when one of them is below it
     big = plan_for("uniform", _counts([9, 9, 9], [[0, 6, 0], [2, 0, 0], [0, 0, 0]]), level=7, pairs="unordered")
     assert big.targets[0, 1] == 6 and big.targets[1, 0] == 2
-    with pytest.raises(ValueError, match="pairs must be one of"):
+    with pytest.raises(ValueError, match=r"The 'pairs' parameter of UniformBalancing must be a str among "
+                                         r"\{'ordered', 'unordered'\}\. Got 'both' instead"):
         plan_for("uniform", counts, pairs="both")
 
 

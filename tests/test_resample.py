@@ -145,7 +145,7 @@ def test_validation_errors():
         PDDS().fit(y * 0.5)
     with pytest.raises(ValueError, match="shape"):
         PDDS().fit(np.ones((3, 4)) / 4)
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match=r"'p' parameter of PDDS must be a float in the range \[0, 1\]\. Got 1\.2"):
         PDDS(p=1.2).fit(y)
     with pytest.raises(ValueError, match="no clear sample"):
         PDDS().fit(np.eye(6)[[0, 0, 1, 1, 2, 2, 3, 3, 4, 4]])  # fru has no clear sample

@@ -1,12 +1,14 @@
-"""What the ``pdds`` sub-commands share: argument types, the vote-source options, errors."""
+"""What the ``pdds`` sub-commands share: argument types, the vote-source options, the sampler
+options (read from the samplers' declared constraints), errors."""
 
 from __future__ import annotations
 
 import argparse
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from ..config import DEFAULT_AGREEMENT
+from ..util.constraints import from_text, options_of
 from ..util.errors import PddsError
 
 #: Sub-commands and the optional dependency ("extra") each needs beyond the core install.
@@ -62,6 +64,67 @@ def agreement(text: str) -> float:
     if not 0.5 < value <= 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in (0.5, 1], got {text!r}")
     return value
+
+
+def constrained(constraints: Sequence[Any]) -> Callable[[str], Any]:
+    """An argparse ``type``: the text read and checked against declared constraints.
+
+    A value outside them is argparse's usage error (exit 2), one line naming the option, what it
+    may be and the value: ``argument --sigma: expected a float in the range [0, inf), got -1``
+    (:func:`pddslib.util.constraints.from_text`).
+    """
+    def convert(text: str) -> Any:
+        try:
+            return from_text(constraints, text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return convert
+
+
+def add_constrained(p: argparse.ArgumentParser | argparse._ArgumentGroup, flag: str, constraints: Sequence[Any],
+                    *, help: str, dest: str | None = None) -> None:
+    """An option (default None: "the default") whose values are the declared ones: the declared
+    options as ``choices``, or numbers read and checked by :func:`constrained`."""
+    choices = options_of(constraints)
+    kind: dict[str, Any] = {"choices": list(choices)} if choices else {"type": constrained(constraints)}
+    p.add_argument(flag, default=None, help=help, **({"dest": dest} if dest else {}), **kind)
+
+
+#: The sampler options of ``pdds run`` and ``pdds plan``, declared once: name -> help text
+#: (``{default}``: the sampler's default; ``{note}``: what a command adds, see :func:`add_sampler_options`).
+SAMPLER_OPTIONS: dict[str, str] = {
+    "p": "mixup weight of the major emotion (default {default}{note})",
+    "sigma": "Gaussian kernel width of Eq. (1) (default {default}{note})",
+    "normalize": "kernel normalisation (default {default}{note})",
+    "level": "uniform balancing level (default {default}{note})",
+    "align": "sequence alignment of mixup (default {default}{note})",
+    "pairs": "uniform balancing: raise each ordered cell i>j, or each unordered pair {{i, j}}, to the level "
+             "(default {default}{note})",
+}
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def add_sampler_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, names: Sequence[str], *,
+                        notes: Mapping[str, str] | None = None) -> None:
+    """Add ``--sigma``, ``--normalize``, ... (``names``, of :data:`SAMPLER_OPTIONS`) to a parser.
+
+    Each option's values come from the declaration of the first registered sampler that takes the
+    parameter (:func:`pddslib.pdds.registry.parameter_owners`): choices for options, a checked
+    number otherwise; its help gives that sampler's default (``notes[name]`` is appended to it).
+    """
+    from ..pdds.registry import parameter_constraints, parameter_owners
+
+    owners = parameter_owners()
+    notes = notes or {}
+    for name in names:
+        default = owners[name]().get_params()[name]
+        text = SAMPLER_OPTIONS[name].format(default=_shown(default), note=notes.get(name, ""))
+        add_constrained(p, f"--{name}", parameter_constraints(name), help=text)
 
 
 def add_device(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ._common import Formatter, add_device, jobs, needs_extra, positive_int
+from ._common import Formatter, add_constrained, add_device, add_sampler_options, jobs, needs_extra, positive_int
 
 EPILOG = """examples:
   pdds run --model cltnet --strategy pdds --corpus demo --seeds 3 --out results/
@@ -30,25 +30,19 @@ it again to keep them.
 """
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value:g}")
-    return value
+#: The sampler options of ``pdds run`` (:func:`pddslib.cli._common.add_sampler_options`).
+RUN_SAMPLER_OPTIONS = ("p", "sigma", "normalize", "level", "align", "pairs")
 
 
 def settings_from_args(args: argparse.Namespace):
     """The :class:`~pddslib.config.RunSettings` that ``pdds run``'s options describe."""
     from ..config import RunSettings
 
-    params = {"sigma": args.sigma, "normalize": args.normalize, "p": args.p, "level": args.level,
-              "align": args.align, "max_epochs": args.epochs, "patience": args.patience, "lr": args.lr,
-              "weight_decay": args.weight_decay, "batch_size": args.batch_size, "amp": True if args.amp else None,
+    params = {**{name: getattr(args, name) for name in RUN_SAMPLER_OPTIONS}, "max_epochs": args.epochs,
+              "patience": args.patience, "lr": args.lr, "weight_decay": args.weight_decay,
+              "batch_size": args.batch_size, "amp": True if args.amp else None,
               "bucket": False if args.no_bucket else None, "val_fraction": args.val_fraction,
-              "pairs": args.pairs, "targets": args.targets, "class_weight": args.class_weight}
+              "targets": args.targets, "class_weight": args.class_weight}
     return RunSettings(seeds=args.seeds, params=params, original_recipe=args.original_recipe, device=args.device,
                        cache_dir=args.cache, progress=not args.no_progress, folds=args.folds,
                        save_model=not args.no_save_model, recompute=args.recompute, jobs=args.jobs,
@@ -138,12 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def add_run(sub: argparse._SubParsersAction) -> None:
-    from ..config import (
-        FOLD_PROTOCOLS,
-        default_of,
-        strategies,
-    )
-    from ..config import DEFAULT_SCALE
+    from ..config import DEFAULT_SCALE, FOLD_PROTOCOLS, strategies
     from ..models.registry import MODELS
 
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds",
@@ -153,19 +142,7 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, choices=list(MODELS), help="the model of Table 1 (or one registered)")
     p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="training data (default %(default)s)")
     g = p.add_argument_group("resampling (defaults: the sampler's)")
-    g.add_argument("--p", type=float, default=None,
-                   help=f"mixup weight of the major emotion (default {default_of('pdds', 'p'):g})")
-    g.add_argument("--sigma", type=float, default=None,
-                   help=f"Gaussian kernel width of Eq. (1) (default {default_of('pdds', 'sigma'):g})")
-    g.add_argument("--normalize", default=None, choices=["none", "sum"],
-                   help=f"kernel normalisation (default {default_of('pdds', 'normalize') or 'none'})")
-    g.add_argument("--level", type=int, default=None,
-                   help=f"uniform balancing level (default {default_of('uniform', 'level')}, scaled on the demo corpus)")
-    g.add_argument("--align", default=None, choices=["pad", "crop", "interp"],
-                   help=f"sequence alignment of mixup (default {default_of('pdds', 'align')})")
-    g.add_argument("--pairs", default=None, choices=["ordered", "unordered"],
-                   help=f"uniform balancing: raise each ordered cell i>j, or each unordered pair {{i, j}}, to the "
-                        f"level (default {default_of('uniform', 'pairs')})")
+    add_sampler_options(g, RUN_SAMPLER_OPTIONS, notes={"level": ", scaled on the demo corpus"})
     g = p.add_argument_group("corpus")
     g.add_argument("--corpus", default="demo",
                    help="'demo', 'iemocap' or 'crema-d' (with --store), or a feature-store folder (any corpus, e.g. "
@@ -206,30 +183,31 @@ def add_run(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_training(p: argparse.ArgumentParser) -> None:
-    """The training options of ``pdds run`` (their defaults read from :class:`pddslib.config.TrainConfig`)."""
-    from ..config import CLASS_WEIGHTS, DEFAULT_SEEDS, TARGETS, TrainConfig
+    """The training options of ``pdds run`` (their defaults and values read from
+    :class:`pddslib.config.TrainConfig` and its declared constraints)."""
+    from ..config import DEFAULT_SEEDS, TrainConfig
 
     t = TrainConfig()
+    declared = TrainConfig._parameter_constraints
+
+    def add(flag: str, field: str, help: str) -> None:
+        add_constrained(g, flag, declared[field], dest=flag[2:].replace("-", "_"), help=help)
+
     g = p.add_argument_group("training (defaults: the paper's, or the corpus's)")
     g.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS})")
-    g.add_argument("--epochs", type=positive_int, default=None,
-                   help=f"at most this many epochs (default {t.max_epochs}; fewer on the demo corpus)")
-    g.add_argument("--patience", type=positive_int, default=None,
-                   help=f"stop after this many epochs without a lower training (or validation) loss "
-                        f"(default {t.patience})")
-    g.add_argument("--val-fraction", type=_fraction, default=None,
-                   help=f"hold out this fraction of the training utterances (per class, drawn with the seed) and "
-                        f"stop on their loss, keeping the best epoch (default {t.val_fraction:g}: stop on the "
-                        f"training loss, the paper's rule)")
-    g.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {t.lr:g})")
-    g.add_argument("--weight-decay", type=float, default=None, help=f"Adam weight decay (default {t.weight_decay:g})")
-    g.add_argument("--batch-size", type=positive_int, default=None, help=f"batch size (default {t.batch_size})")
-    g.add_argument("--targets", default=None, choices=list(TARGETS),
-                   help=f"targets of the original samples: vote distributions or the one-hot consensus label; "
-                        f"mixed samples keep Eq. (3)'s labels (default {t.targets})")
-    g.add_argument("--class-weight", default=None, choices=list(CLASS_WEIGHTS),
-                   help=f"weight each sample's KL loss by the inverse frequency of its class(es) in the "
-                        f"training targets (default {t.class_weight})")
+    add("--epochs", "max_epochs", f"at most this many epochs (default {t.max_epochs}; fewer on the demo corpus)")
+    add("--patience", "patience", f"stop after this many epochs without a lower training (or validation) loss "
+                                  f"(default {t.patience})")
+    add("--val-fraction", "val_fraction",
+        f"hold out this fraction of the training utterances (per class, drawn with the seed) and stop on their "
+        f"loss, keeping the best epoch (default {t.val_fraction:g}: stop on the training loss, the paper's rule)")
+    add("--lr", "lr", f"Adam learning rate (default {t.lr:g})")
+    add("--weight-decay", "weight_decay", f"Adam weight decay (default {t.weight_decay:g})")
+    add("--batch-size", "batch_size", f"batch size (default {t.batch_size})")
+    add("--targets", "targets", f"targets of the original samples: vote distributions or the one-hot consensus "
+                                f"label; mixed samples keep Eq. (3)'s labels (default {t.targets})")
+    add("--class-weight", "class_weight", f"weight each sample's KL loss by the inverse frequency of its class(es) "
+                                          f"in the training targets (default {t.class_weight})")
     g.add_argument("--no-bucket", action="store_true",
                    help="random minibatches instead of batches of similar length (default: bucketed)")
     g.add_argument("--original-recipe", action="store_true",

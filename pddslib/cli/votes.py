@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import Formatter, UsageError, add_vote_source
+from ._common import Formatter, UsageError, add_sampler_options, add_vote_source
 
 STATS_EPILOG = """examples:
   pdds stats --reference train
@@ -23,6 +23,10 @@ PLAN_EPILOG = """examples:
   pdds plan --store /data/crema-d-store           # what PDDS adds to a store's training split
   pdds plan --reference train --strategy uniform --pairs unordered --json
 """
+
+
+#: The sampler options of ``pdds plan`` (:func:`pddslib.cli._common.add_sampler_options`).
+PLAN_SAMPLER_OPTIONS = ("sigma", "normalize", "level", "pairs")
 
 
 def _source(args: argparse.Namespace) -> tuple[str, dict]:
@@ -91,7 +95,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     counts = counts_from_args(args)
     takes = sampler_defaults(args.strategy)
-    params = {k: getattr(args, k) for k in ("sigma", "normalize", "level", "pairs")
+    params = {k: getattr(args, k) for k in PLAN_SAMPLER_OPTIONS
               if k in takes and getattr(args, k) is not None}
     plan = plan_for(args.strategy, counts, **params)
     print(json.dumps(plan.to_dict()) if args.json else plan.format())
@@ -109,7 +113,7 @@ def add_stats(sub: argparse._SubParsersAction) -> None:
 
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
-    from ..config import default_of, strategies
+    from ..config import strategies
 
     p = sub.add_parser("plan", help="what a resampling strategy adds to given counts",
                        description="The training-set plan of a strategy: balanced clear counts, the target of "
@@ -117,14 +121,6 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                        epilog=PLAN_EPILOG, formatter_class=Formatter)
     add_vote_source(p, counts=True)
     p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default %(default)s)")
-    p.add_argument("--sigma", type=float, default=None,
-                   help=f"Gaussian kernel width of Eq. (1) (default {default_of('pdds', 'sigma'):g})")
-    p.add_argument("--normalize", default=None, choices=["none", "sum"],
-                   help=f"kernel normalisation (default {default_of('pdds', 'normalize') or 'none'})")
-    p.add_argument("--level", type=int, default=None,
-                   help=f"uniform balancing level (default {default_of('uniform', 'level')})")
-    p.add_argument("--pairs", default=None, choices=["ordered", "unordered"],
-                   help=f"uniform balancing: raise each ordered cell i>j, or each unordered pair {{i, j}}, to the "
-                        f"level (default {default_of('uniform', 'pairs')})")
+    add_sampler_options(p, PLAN_SAMPLER_OPTIONS)
     p.add_argument("--json", action="store_true", help="print one JSON object (balanced_clear, targets, new_samples)")
     p.set_defaults(func=cmd_plan)

@@ -60,7 +60,10 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     shrinks everything to a smoke run. With ``corpus="iemocap"`` and ``iemocap_root``, a missing
     feature store is extracted first (resumable; see ``pdds extract``). ``readings``: any other run
     setting (``normalize``, ``pairs``, ``align``, ``targets``, ``class_weight``, ``bucket``, ...;
-    None: the default), so that a notebook can run under another reading of the paper.
+    None: the default), so that a notebook can run under another reading of the paper. Every value
+    is checked against its declared constraints first, before any corpus is made or extracted:
+    ``setup(sigma=-1)`` raises ``The 'sigma' parameter of PDDS must be a float in the range [0, inf).
+    Got -1 instead.``
 
     ``corpus="crema-d"``: with ``crema_d_root``, the release's audio-only store (``store``, default
     ``$PDDS_CACHE/crema-d-features``) is extracted first when missing, and relabelled when its
@@ -76,6 +79,11 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     if quick:
         demo_scale, seeds = min(resolve_scale(demo_scale), QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
         epochs = QUICK["epochs"] if epochs is None else min(epochs, QUICK["epochs"])
+    # first, so that a bad value fails here, before any extraction or corpus (RunSettings checks every value)
+    settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
+                                                "amp": amp or None, **readings},
+                           device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs,
+                           scheduler=scheduler or None)
     if corpus == "iemocap" and iemocap_root and not (iemocap_store_path(store) / "store.json").is_file():
         from ..features.extract import extract
 
@@ -83,10 +91,6 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     if corpus == "crema-d":
         corpus, store = _crema_d_store(crema_d_root, store, agreement, quick, device), ""
     c = load_corpus(corpus, store=store or None, demo_scale=resolve_scale(demo_scale))
-    settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
-                                                "amp": amp or None, **readings},
-                           device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs,
-                           scheduler=scheduler or None)
     return Setup(c, settings, quick)
 
 

@@ -24,15 +24,26 @@ All follow the sampler protocol of :class:`pddslib.pdds.resample.Resampler` (``f
 
 from __future__ import annotations
 
-from typing import Sequence
+from numbers import Real
+from typing import ClassVar, Sequence
 
 import numpy as np
 
+from ..util.constraints import Interval
 from .counts import CountTable
 from .labels import CLASSES
 from .mixup import Align
 from .provenance import AMBIGUOUS_MIX, ORIGINAL
-from .resample import ALIGN, PDDS, SIGMA, Resampler
+from .resample import (
+    ALIGN,
+    ALIGN_OPTIONS,
+    BALANCE_RATIO_RANGE,
+    NORMALIZE_OPTIONS,
+    PDDS,
+    SIGMA,
+    SIGMA_RANGE,
+    Resampler,
+)
 from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, pdds_plan
 
 #: Kinds of control rows (beside pddslib.pdds.provenance's ORIGINAL, CLEAR_MIX, AMBIGUOUS_MIX).
@@ -45,6 +56,12 @@ _Drawn = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 class _MatchedToPDDS(Resampler):
     """A control that adds as many samples as PDDS with these smoothing parameters."""
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **Resampler._parameter_constraints, "sigma": SIGMA_RANGE, "normalize": NORMALIZE_OPTIONS,
+        "balance_ratio": BALANCE_RATIO_RANGE}
+    _keyed_always = frozenset({"sigma", "normalize", "balance_ratio"})
+    _none_means: ClassVar[dict[str, str]] = {"normalize": "none"}
 
     def __init__(self, *, sigma: float = SIGMA, normalize: Normalize = NORMALIZE,
                  balance_ratio: float = BALANCE_RATIO, classes: Sequence[str] = CLASSES,
@@ -102,6 +119,10 @@ class PlainMixup(_MatchedToPDDS):
     """
 
     strategy = "mixup"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **_MatchedToPDDS._parameter_constraints, "alpha": [Interval(Real, 0, None, closed="neither")],
+        "align": ALIGN_OPTIONS}
+    _keyed_always = _MatchedToPDDS._keyed_always | {"alpha", "align"}
 
     def __init__(self, *, alpha: float = ALPHA, sigma: float = SIGMA, normalize: Normalize = NORMALIZE,
                  balance_ratio: float = BALANCE_RATIO, align: Align = ALIGN, classes: Sequence[str] = CLASSES,
@@ -113,8 +134,6 @@ class PlainMixup(_MatchedToPDDS):
 
     def _draw(self, plan: Plan, cells: np.ndarray, y: np.ndarray, rng: np.random.Generator, *,
               p: float | None, clear_p: float | None) -> _Drawn:
-        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
-            raise ValueError(f"alpha must be a number > 0, got {self.alpha!r}")
         clear = np.flatnonzero((cells[:, 0] >= 0) & (cells[:, 0] == cells[:, 1]))
         if len(clear) < 2 and plan.extra:
             raise ValueError(f"mixup: needs two clear samples to mix, found {len(clear)}")

@@ -101,6 +101,51 @@ class _Labels(Mapping[str, str]):
 LABELS: Mapping[str, str] = _Labels()
 
 
+def sampler_class(strategy: str) -> type[Resampler]:
+    """The sampler class of a strategy (its constructor, ``_parameter_constraints``, ...)."""
+    if strategy not in _STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {all_strategies()}")
+    return _STRATEGIES[strategy].sampler
+
+
+def parameter_owners() -> dict[str, type[Resampler]]:
+    """Every sampler parameter -> the first registered sampler that takes it (its declaration is
+    the parameter's constraints and its default, e.g. for the command line's options; every
+    sampler that takes a parameter declares the same, which the tests check)."""
+    owners: dict[str, type[Resampler]] = {}
+    for strategy in all_strategies():
+        cls = _STRATEGIES[strategy].sampler
+        for name in cls._param_names():
+            owners.setdefault(name, cls)
+    return owners
+
+
+def parameter_constraints(name: str) -> list:
+    """The declared constraints of one sampler parameter (``sigma``: ``[Interval(Real, 0, None, ...)]``)."""
+    return parameter_owners()[name]._parameter_constraints[name]
+
+
+def check_sampler_params(strategy: str, params: Mapping[str, Any]) -> None:
+    """Check sampler parameters before any sampler is built or any run key is made.
+
+    A parameter that ``strategy`` takes is checked against its sampler's declaration; any other
+    (``sigma`` given to ``none``) against the first sampler that takes it, so that a bad value is
+    an error whatever the strategy. Names no sampler takes are left to the caller.
+
+    Raises
+    ------
+    pddslib.util.constraints.InvalidParameterError
+        ``The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1 instead.``
+    """
+    cls = sampler_class(strategy)
+    takes = set(cls._param_names())
+    cls.check_params({k: v for k, v in params.items() if k in takes})
+    owners = parameter_owners()
+    for name, value in params.items():
+        if name not in takes and name in owners:
+            owners[name].check_params({name: value})
+
+
 def make_resampler(strategy: str, **params: Any) -> Resampler:
     """Build a resampler by strategy name (:func:`all_strategies`).
 
@@ -119,5 +164,6 @@ def plan_for(strategy: str, counts: CountTable, **params: Any) -> Plan:
     return make_resampler(strategy, classes=counts.classes, **params).plan(counts)
 
 
-__all__ = ["CONTROLS", "LABELS", "REGISTRY", "STRATEGIES", "Strategy", "all_strategies", "make_resampler", "plan_for", "register",
+__all__ = ["CONTROLS", "LABELS", "REGISTRY", "STRATEGIES", "Strategy", "all_strategies", "check_sampler_params",
+           "make_resampler", "parameter_constraints", "parameter_owners", "plan_for", "register", "sampler_class",
            "strategy_labels"]

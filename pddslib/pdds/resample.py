@@ -17,6 +17,14 @@ and the provenance of every output row. A synthesised row is recorded as
 :meth:`Resampler.fit_resample`, by :class:`pddslib.pdds.dataset.PDDSDataset` item by item, or by the
 training loop when it builds a batch), so memory does not grow with the number of new samples.
 
+Every sampler declares what each constructor parameter may be (``_parameter_constraints``, in
+the manner of scikit-learn's; :mod:`pddslib.util.constraints`); :meth:`Resampler.fit`,
+:meth:`Resampler.fit_resample` and :meth:`Resampler.plan` check them before anything is drawn,
+and :class:`pddslib.config.RunSpec` and the command line check the same declarations::
+
+    PDDS(sigma=-1).fit_resample(X, y)
+    InvalidParameterError: The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1 instead.
+
 ``y`` may be 1-D hard labels, ``(N, C)`` vote counts or ``(N, C)`` label distributions;
 ``X`` a numpy array, a pandas DataFrame/Series, a torch tensor or a list of per-utterance items,
 and the output has the input's type (:mod:`pddslib.pdds.inputs` says exactly how).
@@ -49,14 +57,16 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Sequence
+from numbers import Integral, Real
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from ..util.constraints import Interval, Options, validate
 from .counts import CountTable
 from .inputs import Targets, check_targets, check_X, resample_X, resample_y
 from .labels import CLASSES, cells_from_distributions
-from .mixup import Align, MixedSamples, check_align, check_weight
+from .mixup import ALIGNS, Align, MixedSamples
 from .provenance import (
     AMBIGUOUS_MIX,
     CLEAR_MIX,
@@ -66,12 +76,13 @@ from .provenance import (
     counts_from_cells,
     draw_provenance,
 )
-from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear, kernel_weights, pdds_plan
+from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear, pdds_plan
 
 __all__ = [
-    "ALIGN", "AMBIGUOUS_MIX", "BALANCE_RATIO", "CLEAR_MIX", "CLEAR_P", "LEVEL", "NORMALIZE", "ORIGINAL", "P",
-    "PAIRS", "SIGMA", "ClearBalancing", "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS",
-    "Resampler", "UniformBalancing", "counts_from_cells", "unordered_targets",
+    "ALIGN", "ALIGN_OPTIONS", "AMBIGUOUS_MIX", "BALANCE_RATIO", "BALANCE_RATIO_RANGE", "CLEAR_MIX", "CLEAR_P",
+    "LEVEL", "LEVEL_RANGE", "NORMALIZE", "NORMALIZE_OPTIONS", "ORIGINAL", "P", "PAIRS", "PAIRS_OPTIONS", "PDDS",
+    "SIGMA", "SIGMA_RANGE", "WEIGHT", "ClearBalancing", "HardLabelsWarning", "MixedSamples",
+    "NoResampling", "Resampler", "UniformBalancing", "counts_from_cells", "unordered_targets",
 ]
 
 
@@ -84,6 +95,18 @@ SIGMA, P, CLEAR_P, LEVEL, ALIGN = 1.0, 0.8, 0.5, 400, "pad"
 #: The paper does not say; see :class:`UniformBalancing` and the book's Decisions page.
 PAIRS = "ordered"
 _PAIRS = ("ordered", "unordered")
+
+#: The constraints of the parameters the strategies share (each sampler lists those it takes in
+#: its ``_parameter_constraints``). A mixup weight is a share in [0, 1] (0.5 mixes equally; the
+#: paper's p is the major emotion's, 0.5-0.9 in Fig. 6); the kernel width, the balancing ratio,
+#: the level and plain mixup's alpha as their functions define them.
+WEIGHT = [Interval(Real, 0, 1, closed="both")]
+SIGMA_RANGE = [Interval(Real, 0, None, closed="left")]
+NORMALIZE_OPTIONS = [Options(str, ("none", "sum")), None]
+BALANCE_RATIO_RANGE = [Interval(Real, 0, None, closed="left")]
+LEVEL_RANGE = [Interval(Integral, 1, None, closed="left")]
+ALIGN_OPTIONS = [Options(str, ALIGNS)]
+PAIRS_OPTIONS = [Options(str, _PAIRS)]
 
 
 class HardLabelsWarning(UserWarning):
@@ -139,6 +162,20 @@ class Resampler:
     p: float | None = None
     clear_p: float | None = None
     align: Align = ALIGN
+    #: What each constructor parameter may be (a subclass adds its own): checked by :meth:`fit`,
+    #: :meth:`fit_resample` and :meth:`plan` first (:func:`pddslib.util.constraints.validate`).
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "classes": ["array-like"],
+        # what numpy.random.default_rng takes (a seed, a sequence of seeds, a generator or its state)
+        "random_state": [Interval(Integral, 0, None, closed="left"), "array-like", np.random.Generator,
+                         np.random.BitGenerator, np.random.SeedSequence, np.random.RandomState, None],
+    }
+    #: The parameters that enter a run key even at their default (:meth:`pddslib.config.RunSpec.identity`):
+    #: those that existed when run keys were first made. A parameter added later is not listed, so
+    #: it enters a key only when it differs from its default and every existing key stays the same.
+    _keyed_always: ClassVar[frozenset[str]] = frozenset()
+    #: Parameters whose ``None`` means a value: ``{name: its canonical spelling}`` (:meth:`canonical`).
+    _none_means: ClassVar[dict[str, str]] = {}
 
     def __init__(self, *, classes: Sequence[str] = CLASSES,
                  random_state: int | np.random.Generator | None = None) -> None:
@@ -179,6 +216,37 @@ class Resampler:
             setattr(self, name, value)
         return self
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Check constructor arguments against :attr:`_parameter_constraints`, without building a sampler.
+
+        Raises
+        ------
+        pddslib.util.constraints.InvalidParameterError
+            ``The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1 instead.``
+        """
+        validate(cls._parameter_constraints, params, cls.__name__)
+
+    def _validate_params(self) -> None:
+        self.check_params(self.get_params())
+
+    @classmethod
+    def canonical(cls, name: str, value: Any) -> Any:
+        """One spelling per value of a (valid) parameter, so that equal settings give one run key.
+
+        ``None`` of a parameter in ``_none_means`` is its spelling (``normalize=None`` is ``"none"``);
+        a Python int or float subclass (``numpy.float64``) becomes the int or float itself.
+        """
+        if name in cls._none_means:
+            return cls._none_means[name] if value is None else str(value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        return value
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
@@ -195,6 +263,7 @@ class Resampler:
     # -- the protocol -----------------------------------------------------------------------
     def plan(self, counts: CountTable) -> Plan:
         """The plan this strategy makes for given counts (pure; no sample is drawn)."""
+        self._validate_params()
         return self._plan(counts)
 
     def fit(self, X: Any = None, y: Any = None, *, cells: np.ndarray | None = None) -> "Resampler":
@@ -221,6 +290,7 @@ class Resampler:
         -------
         self
         """
+        self._validate_params()
         if y is None:
             if X is None:
                 raise TypeError(f"{type(self).__name__}.fit needs y: fit(y) or fit(X, y)")
@@ -262,6 +332,7 @@ class Resampler:
             Label distributions (whatever the encoding of ``y``), in ``y``'s container
             (:func:`pddslib.pdds.inputs.resample_y`).
         """
+        self._validate_params()
         n = check_X(X)
         targets = check_targets(y, self.classes)
         if n != len(targets.distributions):
@@ -287,9 +358,8 @@ class Resampler:
 
     # -- fitting ----------------------------------------------------------------------------
     def _fit(self, targets: Targets, cells: np.ndarray | None) -> None:
-        p = None if self.p is None else check_weight(self.p)
-        clear_p = None if self.clear_p is None else check_weight(self.clear_p)
-        check_align(self.align)
+        p = None if self.p is None else float(self.p)  # validated (_parameter_constraints)
+        clear_p = None if self.clear_p is None else float(self.clear_p)
         y = targets.distributions
         cells = check_cells(cells_from_distributions(y) if cells is None else cells, len(y), len(self.classes))
         counts = counts_from_cells(cells, self.classes)
@@ -360,6 +430,10 @@ class ClearBalancing(Resampler):
     """
 
     strategy = "happiness"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **Resampler._parameter_constraints, "balance_ratio": BALANCE_RATIO_RANGE, "clear_p": WEIGHT,
+        "align": ALIGN_OPTIONS}
+    _keyed_always = frozenset({"balance_ratio", "clear_p", "align"})
 
     def __init__(self, *, balance_ratio: float = BALANCE_RATIO, clear_p: float = CLEAR_P, align: Align = ALIGN,
                  classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None) -> None:
@@ -395,6 +469,10 @@ class UniformBalancing(Resampler):
     """
 
     strategy = "uniform"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **Resampler._parameter_constraints, "level": LEVEL_RANGE, "pairs": PAIRS_OPTIONS, "p": WEIGHT,
+        "clear_p": WEIGHT, "align": ALIGN_OPTIONS}
+    _keyed_always = frozenset({"level", "p", "clear_p", "align"})  # pairs came later
 
     def __init__(self, *, level: int = LEVEL, pairs: str = PAIRS, p: float = P, clear_p: float = CLEAR_P,
                  align: Align = ALIGN, classes: Sequence[str] = CLASSES,
@@ -407,10 +485,6 @@ class UniformBalancing(Resampler):
         self.pairs = pairs
 
     def _plan(self, counts: CountTable) -> Plan:
-        if not isinstance(self.level, (int, np.integer)) or self.level < 0:
-            raise ValueError(f"level must be a non-negative integer, got {self.level!r}")
-        if self.pairs not in _PAIRS:
-            raise ValueError(f"pairs must be one of {', '.join(map(repr, _PAIRS))}, got {self.pairs!r}")
         if self.pairs == "ordered":
             targets = np.maximum(counts.ambiguous, self.level)
         else:
@@ -465,6 +539,11 @@ class PDDS(Resampler):
     """
 
     strategy = "pdds"
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        **Resampler._parameter_constraints, "sigma": SIGMA_RANGE, "normalize": NORMALIZE_OPTIONS,
+        "balance_ratio": BALANCE_RATIO_RANGE, "p": WEIGHT, "clear_p": WEIGHT, "align": ALIGN_OPTIONS}
+    _keyed_always = frozenset({"sigma", "normalize", "balance_ratio", "p", "clear_p", "align"})
+    _none_means: ClassVar[dict[str, str]] = {"normalize": "none"}
 
     def __init__(self, *, sigma: float = SIGMA, normalize: Normalize = NORMALIZE, balance_ratio: float = BALANCE_RATIO,
                  p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN, classes: Sequence[str] = CLASSES,
@@ -478,7 +557,6 @@ class PDDS(Resampler):
         self.balance_ratio = balance_ratio
 
     def _plan(self, counts: CountTable) -> Plan:
-        kernel_weights(self.sigma, self.normalize)  # validates
         return pdds_plan(counts, sigma=self.sigma, normalize=self.normalize,
                          balance_ratio=self.balance_ratio)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +44,7 @@ def kernel_weights(sigma: float, normalize: Normalize = NORMALIZE) -> np.ndarray
     -------
     numpy.ndarray, shape (3,)
     """
-    if not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
+    if not isinstance(sigma, Real) or not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
     if normalize not in (None, "none", "sum"):
         raise ValueError(f"normalize must be None, 'none' or 'sum', got {normalize!r}")

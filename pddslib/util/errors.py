@@ -28,6 +28,9 @@ Every error class of the package (its module; its built-in base), and where it i
 ``UsageError`` (:mod:`pddslib.cli._common`; Exception)
     A wrong combination of ``pdds`` arguments, exit code 2 (``cli.votes``, ``cli.power``,
     ``cli.saved``, ``cli._common``).
+``InvalidParameterError`` (:mod:`pddslib.util.constraints`; ValueError and TypeError)
+    A parameter's value satisfies none of its declared constraints (``util.constraints.validate``:
+    the samplers' ``fit``, ``TrainConfig``, ``RunSpec.build``, the command line's options).
 ``MissingExtra`` (:mod:`pddslib.cli._common`; Exception)
     A ``pdds`` command needs an optional dependency that is not installed, exit code 1
     (``cli._common.needs_extra``, ``cli.run``).
