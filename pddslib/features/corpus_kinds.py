@@ -10,10 +10,12 @@ A feature store records its corpus's name (``store.corpus`` in ``store.json``):
 Why here, in the features wing: a corpus object opens and extracts feature stores, and the corpora
 wing may not import features (the developers page's wing table), while runs, paper and cli may
 all import features. The votes stay the corpora wing's (:func:`pddslib.corpora.open_votes`): an
-object only names the source and options it reads them with. The built-in objects sit beside what
-they wrap and register themselves when their module is imported: IEMOCAP in :mod:`.inputs`,
-CREMA-D in :mod:`.inputs_crema_d`, manifests in :mod:`.inputs_manifest`, the two demos in
-:mod:`.demo_stores`; the registry imports those modules on first use.
+object only names the source and options it reads them with. The built-in objects register
+themselves when their module is imported, which the features package does first (so that the
+registry is full whenever it is imported): IEMOCAP, CREMA-D and manifests in :mod:`.real_corpora`
+(beside the readers they wrap, the ``inputs*`` modules, which :mod:`.extract` imports: a corpus
+object there would make an import circle), the two demos in :mod:`.demo_stores`. This module
+imports no other module of the wing (a store, the demos, extraction): the objects do, when asked.
 
 A new corpus is one module with a :class:`CorpusKind` subclass and one ``register(...)`` call
 (the developers page's "Recipes").
@@ -21,24 +23,17 @@ A new corpus is one module with a :class:`CorpusKind` subclass and one ``registe
 
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from ..util.locations import cache_path
-
-if TYPE_CHECKING:
-    from ..corpora.votes import Votes
-    from .store import FeatureStore
 
 __all__ = ["DEFAULT", "CorpusKind", "Flag", "find", "get", "kind_of_store", "kinds", "register", "unregister"]
 
 #: The corpus of ``pdds run`` and of the notebooks when none is named (the synthetic demo).
 DEFAULT = "demo"
-#: The modules that hold the built-in corpora (each registers its own on import).
-_BUILTIN_MODULES = ("inputs", "inputs_crema_d", "inputs_manifest", "demo_stores")
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,8 @@ class CorpusKind:
 
     Subclass it, set the attributes that apply and override the methods that apply; the defaults
     say "not offered" (no flag, no default store, no extraction). ``options`` below is any object
-    with the command line's options as attributes (an :class:`argparse.Namespace`).
+    with the command line's options as attributes (an :class:`argparse.Namespace`); a feature store
+    is typed ``Any`` (this module imports no store: :mod:`.store` asks it for its summary's tag).
 
     Attributes
     ----------
@@ -127,7 +123,7 @@ class CorpusKind:
     summary_tag: str = ""
 
     # -- votes ------------------------------------------------------------------------------------
-    def votes(self, value: str, options: Any) -> "Votes":
+    def votes(self, value: str, options: Any) -> Any:
         """The votes its ``vote_flag`` names (``value``: the flag's value), for ``pdds stats/plan``."""
         raise ValueError(f"corpus {self.name!r} has no votes to count")
 
@@ -135,7 +131,7 @@ class CorpusKind:
         """More lines that ``pdds stats`` prints after the counts ("" for none)."""
         return ""
 
-    def figure_votes(self, **options: Any) -> tuple["Votes", "Votes"]:
+    def figure_votes(self, **options: Any) -> tuple[Any, Any]:
         """The votes of Fig. 1-2 (:func:`pddslib.paper.experiments.vote_counts`): those counted and
         the whole corpus's (for the one-hot sizes). ``options``: ``vote_counts``'s keywords."""
         raise ValueError(f"corpus {self.name!r} has no votes for Fig. 1-2")
@@ -166,17 +162,16 @@ class CorpusKind:
             raise ValueError(f"corpus {self.name!r} has no default store; name one")
         return cache_path(self.store_dir)
 
-    def open(self, store: str | os.PathLike | None = None, *, demo_scale: float | None = None,
-             demo_seed: int = 0, validate: bool = True) -> tuple["FeatureStore", str]:
-        """Its store (``store``, else the default), opened, and the name results are shown under.
+    def locate(self, store: str | os.PathLike | None = None, *, demo_scale: float | None = None,
+               demo_seed: int = 0) -> tuple[Path, str | None]:
+        """Its store (``store``, else the default) for :func:`pddslib.runs.corpus.load_corpus` to open,
+        and the name results are shown under (None: :meth:`display_name` of the store's corpus).
 
         Raises
         ------
         FileNotFoundError
             One line saying how to extract the store, when there is none.
         """
-        from .store import FeatureStore
-
         path = self.store_path(store)
         if not (path / "store.json").is_file():
             flag = f" {self.extract_flag.usage}" if self.extract_flag else ""
@@ -184,10 +179,9 @@ class CorpusKind:
             if self.root_parameter:
                 how += f" (or give the notebook {self.root_parameter}, which extracts it first)"
             raise FileNotFoundError(f"{path}: no {self.display or self.name} feature store. {how}")
-        opened = FeatureStore.open(path, validate=validate)
-        return opened, (kind_of_store(opened) or self).display_name(opened)
+        return path, None
 
-    def display_name(self, store: "FeatureStore") -> str:
+    def display_name(self, store: Any) -> str:
         """The name a store of it is shown under when opened by its path (default: ``store.corpus``)."""
         return store.corpus
 
@@ -197,15 +191,6 @@ class CorpusKind:
 
 
 _KINDS: dict[str, CorpusKind] = {}
-_loaded = False
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(f"{__package__}.{module}")
 
 
 def register(kind: CorpusKind, *, replace: bool = False) -> CorpusKind:
@@ -233,13 +218,11 @@ def unregister(name: str) -> None:
 
 def kinds() -> list[CorpusKind]:
     """Every registered corpus, in their ``order``."""
-    _load_builtins()
     return sorted(_KINDS.values(), key=lambda k: k.order)
 
 
 def find(name: str) -> CorpusKind | None:
     """The corpus of that name, or None."""
-    _load_builtins()
     return _KINDS.get(name)
 
 
@@ -257,7 +240,7 @@ def get(name: str) -> CorpusKind:
     return kind
 
 
-def kind_of_store(store: "FeatureStore", synthetic: bool | None = None) -> CorpusKind | None:
+def kind_of_store(store: Any, synthetic: bool | None = None) -> CorpusKind | None:
     """The corpus that wrote a store (by ``store.corpus`` and whether it is synthetic): for a
     synthetic store of no registered corpus, the demo's; None for a real store of none."""
     synth = store.synthetic if synthetic is None else synthetic

@@ -7,8 +7,6 @@ their wav files, their transcripts (None: an audio-only corpus), a hash of the a
 (labels) and a content hash of the inputs that determine the features (utterance ids, wavs,
 transcripts). :func:`pddslib.features.extract.extract_inputs` does the rest: shards, resuming,
 "up to date", relabelling, assembly.
-
-IEMOCAP's corpus object (:class:`IemocapCorpus`, :mod:`pddslib.features.corpus_kinds`) is here too.
 """
 
 from __future__ import annotations
@@ -17,13 +15,12 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from ..util.hashing import config_hash, file_hash
 from .audio import WavInfo, wav_info
-from .corpus_kinds import CorpusKind, Flag, register
 
 MAX_LISTED = 5
 
@@ -109,47 +106,3 @@ def labels_hash(frame: pd.DataFrame, columns: Sequence[str]) -> str:
     h = hashlib.sha256()
     h.update(frame[list(columns)].to_csv(index=False).encode())
     return h.hexdigest()[:16]
-
-
-class IemocapCorpus(CorpusKind):
-    """IEMOCAP (:mod:`pddslib.corpora.iemocap`): a release's votes, its extraction
-    (:func:`pddslib.features.extract.extract`) and its store."""
-
-    name, display, order = "iemocap", "IEMOCAP", 1
-    split_rule = "sessions 1-4 train, 5 test"
-    vote_flag = Flag("--iemocap", "ROOT", "an IEMOCAP release folder (holds Session1..5)")
-    extract_flag = Flag("--iemocap", "ROOT", "IEMOCAP release folder (holds Session1..5)")
-    root_parameter, store_dir = "iemocap_root", "iemocap-features"
-
-    def votes(self, value: str, options: Any) -> Any:
-        from ..corpora import open_votes
-
-        return open_votes("iemocap", root=value, sessions=options.sessions, policy=options.policy)
-
-    def figure_votes(self, *, iemocap_root: str = "", sessions: Any = "1,2,3,4", policy: Any = "default",
-                     **_: Any) -> tuple[Any, Any]:
-        from ..corpora import open_votes
-
-        votes = open_votes("iemocap", root=iemocap_root, sessions=sessions, policy=policy)
-        return votes, votes
-
-    def extract(self, value: str, out: Any, options: Any, common: Mapping[str, Any]) -> Path:
-        from .extract import extract
-
-        return extract(value, out, sessions=options.sessions, text_model=options.text_model,
-                       policy=options.policy, **common)
-
-    def prepare(self, root: str, store: str, *, agreement: float | None, quick: bool,
-                device: str) -> tuple[str, str]:
-        if root and not (self.store_path(store) / "store.json").is_file():
-            from .extract import extract
-
-            extract(root, self.store_path(store), device=device)
-        return self.name, store
-
-    def open(self, store: Any = None, **kwargs: Any) -> tuple[Any, str]:
-        opened, _ = super().open(store, **kwargs)
-        return opened, self.display
-
-
-register(IemocapCorpus())

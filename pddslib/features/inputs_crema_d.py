@@ -8,20 +8,15 @@ whose top emotions tie have no test label and are left out (counted). Manifest c
 ``speaker`` = the actor id, ``dialog`` = the sentence code (``IEO``, ...), ``session`` = 0,
 ``gender`` empty, ``split`` by :func:`pddslib.corpora.crema_d.split_of_actor`, ``intended`` =
 the emotion the actor was asked to portray, ``votes_<class>`` and ``n_votes`` the raw votes.
-
-CREMA-D's corpus object (:class:`CremaDCorpus`, :mod:`pddslib.features.corpus_kinds`) is here too.
 """
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
-from ..corpora.crema_d import DEFAULT_AGREEMENT
 from .audio import AudioFileError, wav_info
-from .corpus_kinds import CorpusKind, Flag, register
 from .inputs import ExtractionInputs, features_hash, file_digest, listing
 from .store import MANIFEST_COLUMNS
 
@@ -100,86 +95,3 @@ def read_crema_d_inputs(root: str | Path, *, agreement: float | None = None, vot
               "split": f"actors 1001-{crema_d.FIRST_TEST_ACTOR - 1} train, {crema_d.FIRST_TEST_ACTOR}-1091 test",
               "excluded": sorted(exclude)}
     return inputs, settings, policy
-
-
-def _rule(agreement: float) -> str:
-    return "every rater agrees (agreement 1)" if agreement == 1.0 else f"top emotion >= {agreement:.0%} of the votes"
-
-
-def rules_comparison(path: str, modality: str, chosen: float) -> str:
-    """The clear/ambiguous counts of CREMA-D under the chosen rule and under the other reference rule
-    (what ``pdds stats --crema-d`` prints after the counts)."""
-    from ..corpora import crema_d
-
-    rules = [chosen] + [a for a in (crema_d.DEFAULT_AGREEMENT, 1.0) if a != chosen][:1]
-    lines = ["rules compared (clear: the top emotion's share of the votes reaches the agreement; ambiguous: the "
-             "top two together do)",
-             f"{'rule':<44}{'clear':>7}" + "".join(f"{c:>6}" for c in crema_d.CLASSES)
-             + f"{'ambiguous':>11}{'ties':>6}{'other':>7}"]
-    for a in rules:
-        c = crema_d.stats(path, modality, a)
-        tag = " (default)" if a == crema_d.DEFAULT_AGREEMENT else ""
-        lines.append(f"{(_rule(a) + tag):<44}{c.n_clear:>7}" + "".join(f"{n:>6}" for n in c.clear)
-                     + f"{c.n_ambiguous:>11}{c.ties:>6}{c.other:>7}")
-    return "\n".join(lines)
-
-
-class CremaDCorpus(CorpusKind):
-    """CREMA-D (:mod:`pddslib.corpora.crema_d`): its crowd votes, a release's audio-only extraction
-    (:func:`pddslib.features.extract.extract_crema_d`) and its store."""
-
-    name, display, order = "crema-d", "CREMA-D", 2
-    split_rule = "actors 1001-1064 train, 1065-1091 test"
-    vote_flag = Flag("--crema-d", "PATH", "CREMA-D's tabulatedVotes.csv, its folder, or 'download'")
-    extract_flag = Flag("--crema-d", "ROOT",
-                        "CREMA-D release folder (AudioWAV/, processedResults/tabulatedVotes.csv): audio only")
-    root_parameter, store_dir = "crema_d_root", "crema-d-features"
-    default_agreement = DEFAULT_AGREEMENT
-
-    def votes(self, value: str, options: Any) -> Any:
-        from ..corpora import open_votes
-
-        extra = {} if options.agreement is None else {"agreement": options.agreement}
-        return open_votes("crema-d", path=value, modality=options.modality, **extra)
-
-    def stats_extra(self, value: str, options: Any, agreement: float | None) -> str:
-        return rules_comparison(value, options.modality, self.default_agreement if agreement is None else agreement)
-
-    def figure_votes(self, *, crema_d: str = "download", **_: Any) -> tuple[Any, Any]:
-        from ..corpora import open_votes
-
-        votes = open_votes("crema-d", path=crema_d)
-        return votes, votes
-
-    def extract(self, value: str, out: Any, options: Any, common: Mapping[str, Any]) -> Path:
-        from .extract import extract_crema_d
-
-        return extract_crema_d(value, out, agreement=options.agreement, votes=options.votes,
-                               exclude=[c for c in (options.exclude or "").split(",") if c.strip()], **common)
-
-    def prepare(self, root: str, store: str, *, agreement: float | None, quick: bool,
-                device: str) -> tuple[str, str]:
-        """The release's store (extracted, or relabelled when its threshold is not ``agreement``) with
-        ``root``; ``store`` alone: that store; neither: the CREMA-D demo's."""
-        if root:
-            path = self.store_path(store)
-            want = self.default_agreement if agreement is None else float(agreement)
-            meta = path / "store.json"
-            have = json.loads(meta.read_text()).get("config", {}).get("policy", {}).get("agreement") \
-                if meta.is_file() else None
-            if have != want:
-                from .extract import extract_crema_d
-
-                extract_crema_d(root, path, agreement=want, device=device, log=print)
-            return str(path), ""
-        if store:
-            return store, ""
-        from .demo_stores import CREMA_D_DEMO
-
-        return CREMA_D_DEMO.prepare(root, store, agreement=agreement, quick=quick, device=device)
-
-    def display_name(self, store: Any) -> str:
-        return self.display
-
-
-register(CremaDCorpus())

@@ -1,16 +1,14 @@
 """The inputs of a manifest extraction (``pdds extract --manifest CSV``): :mod:`pddslib.corpora.manifest`
-parsed, the wavs read and hashed, audio-only unless the CSV has a ``text`` column; and the manifest's
-corpus object (:class:`ManifestCorpus`, :mod:`pddslib.features.corpus_kinds`)."""
+parsed, the wavs read and hashed, audio-only unless the CSV has a ``text`` column."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 from ..corpora.errors import CorpusFormatError
 from .audio import AudioFileError, wav_info
-from .corpus_kinds import CorpusKind, Flag, register
 from .inputs import ExtractionInputs, features_hash, file_digest, labels_hash
 from .store import MANIFEST_COLUMNS
 
@@ -66,31 +64,3 @@ def read_manifest_inputs(csv: str | Path, *, agreement: float = 1.0, text: bool 
                               corpus="manifest", classes=m.classes, notes=notes,
                               label_sources="the manifest's labels or the agreement rule")
     return inputs, policy
-
-
-class ManifestCorpus(CorpusKind):
-    """Any corpus, as a manifest CSV (:mod:`pddslib.corpora.manifest`; the book's "Your own corpus"):
-    its votes (no audio read) and its extraction (:func:`pddslib.features.extract.extract_manifest`).
-    It has no default store (``pdds run --corpus STORE`` names the store extracted)."""
-
-    name, display, order, runnable = "manifest", "manifest", 3, False
-    split_rule = "the CSV's split column, else a fixed hash of the speaker (or utterance id)"
-    vote_flag = Flag("--manifest", "CSV", "a manifest CSV (path, votes_<class> | dist_<class> | label, ...); "
-                                          "the audio is not read")
-    extract_flag = Flag("--manifest", "CSV", "a CSV with one row per utterance (path, labels, ...)")
-
-    def votes(self, value: str, options: Any) -> Any:
-        from ..corpora import open_votes
-
-        extra = {} if options.agreement is None else {"agreement": options.agreement}
-        return open_votes("manifest", path=value, split=options.split, **extra)
-
-    def extract(self, value: str, out: Any, options: Any, common: Mapping[str, Any]) -> Path:
-        from .extract import extract_manifest
-
-        return extract_manifest(value, out, agreement=1.0 if options.agreement is None else options.agreement,
-                                text=not options.no_text, text_model=options.text_model,
-                                classes=options.classes.split(",") if options.classes else None, **common)
-
-
-register(ManifestCorpus())

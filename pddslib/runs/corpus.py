@@ -80,13 +80,15 @@ def load_corpus(corpus: str = DEFAULT, *, store: str | os.PathLike | None = None
         Scan the features for NaN/inf when opening.
     """
     kind = find(corpus)
+    name = None
     if kind is not None and kind.runnable:
-        return Corpus(*kind.open(store, demo_scale=demo_scale, demo_seed=demo_seed, validate=validate))
-    path = Path(corpus)
+        path, name = kind.locate(store, demo_scale=demo_scale, demo_seed=demo_seed)
+    else:
+        path = Path(corpus)
     if (path / "store.json").is_file():
         opened = FeatureStore.open(path, validate=validate)
         owner = kind_of_store(opened)
-        return Corpus(opened, owner.display_name(opened) if owner is not None else opened.corpus)
+        return Corpus(opened, name or (owner.display_name(opened) if owner is not None else opened.corpus))
     names = ", ".join(repr(k.name) for k in kinds() if k.runnable)
     raise ValueError(f"corpus must be {names} or a feature-store folder, got {corpus!r}")
 
