@@ -139,12 +139,14 @@ def add_policy(p: argparse.ArgumentParser) -> None:
 
 
 def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
-    """The options that choose where votes come from (exactly one is given)."""
+    """The options that choose where votes come from (exactly one is given): each registered corpus's
+    flag (:mod:`pddslib.features.corpus_kinds`), a store, the packaged counts, a counts file."""
+    from ..features.corpus_kinds import kinds
+
     g = p.add_argument_group("source of votes (exactly one)")
-    g.add_argument("--iemocap", metavar="ROOT", help="an IEMOCAP release folder (holds Session1..5)")
-    g.add_argument("--crema-d", metavar="PATH", help="CREMA-D's tabulatedVotes.csv, its folder, or 'download'")
-    g.add_argument("--manifest", metavar="CSV", help="a manifest CSV (path, votes_<class> | dist_<class> | label, ...); "
-                                                     "the audio is not read")
+    for kind in kinds():  # each corpus's own flag (--iemocap ROOT, --crema-d PATH, --manifest CSV, ...)
+        if kind.vote_flag is not None:
+            g.add_argument(kind.vote_flag.name, metavar=kind.vote_flag.metavar, help=kind.vote_flag.help)
     g.add_argument("--store", metavar="STORE", help="a feature store's labels (e.g. one written by `pdds extract`)")
     g.add_argument("--reference", choices=["train", "test", "all"],
                    help="the packaged aggregate IEMOCAP counts of a split (no corpus needed)")

@@ -44,7 +44,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.no_progress:  # also no "Loading weights" bars from transformers
         transformers.utils.logging.disable_progress_bar()
 
-    from ..features.extract import extract, extract_crema_d, extract_manifest
+    from ..features.corpus_kinds import kinds
     from ..features.store import FeatureStore
 
     messages: list[str] = []
@@ -52,16 +52,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     common = dict(audio_model=args.audio_model, audio_layer=args.audio_layer, device=args.device,
                   batch_seconds=args.batch_seconds, workers=args.workers, threads=args.threads, dtype=args.dtype,
                   shard_size=args.shard_size, overwrite=args.overwrite, progress=not args.no_progress, log=log)
-    if args.iemocap:
-        out = extract(args.iemocap, args.out, sessions=args.sessions, text_model=args.text_model,
-                      policy=args.policy, **common)
-    elif args.crema_d:
-        out = extract_crema_d(args.crema_d, args.out, agreement=args.agreement, votes=args.votes,
-                              exclude=[c for c in (args.exclude or "").split(",") if c.strip()], **common)
-    else:
-        out = extract_manifest(args.manifest, args.out, agreement=1.0 if args.agreement is None else args.agreement,
-                               text=not args.no_text, text_model=args.text_model,
-                               classes=args.classes.split(",") if args.classes else None, **common)
+    kind, value = next((k, getattr(args, k.extract_flag.dest)) for k in kinds()
+                       if k.extract_flag is not None and getattr(args, k.extract_flag.dest, None) is not None)
+    out = kind.extract(value, args.out, args, common)
     if args.json:
         info = FeatureStore.open(out, validate=False).info()
         print(json.dumps({"store": str(out), "messages": messages, **info}))
@@ -69,6 +62,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def add_extract(sub: argparse._SubParsersAction) -> None:
+    from ..features.corpus_kinds import kinds
     from ..features.extract import DEFAULT_AUDIO_MODEL, DEFAULT_TEXT_MODEL, STORE_DTYPES
     from ..features.pipeline import BATCH_SECONDS
 
@@ -77,10 +71,9 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
                                    "there are transcripts) of a corpus into a feature store (resumable).",
                        epilog=EPILOG, formatter_class=Formatter)
     src = p.add_argument_group("corpus (exactly one)").add_mutually_exclusive_group(required=True)
-    src.add_argument("--iemocap", metavar="ROOT", help="IEMOCAP release folder (holds Session1..5)")
-    src.add_argument("--crema-d", metavar="ROOT",
-                     help="CREMA-D release folder (AudioWAV/, processedResults/tabulatedVotes.csv): audio only")
-    src.add_argument("--manifest", metavar="CSV", help="a CSV with one row per utterance (path, labels, ...)")
+    for kind in kinds():  # each corpus's own flag (--iemocap ROOT, --crema-d ROOT, --manifest CSV, ...)
+        if kind.extract_flag is not None:
+            src.add_argument(kind.extract_flag.name, metavar=kind.extract_flag.metavar, help=kind.extract_flag.help)
     p.add_argument("--out", required=True, metavar="STORE", help="feature store folder to write")
     g = p.add_argument_group("labels of CREMA-D and manifests")
     g.add_argument("--agreement", type=agreement, default=None,

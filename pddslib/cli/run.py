@@ -133,6 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def add_run(sub: argparse._SubParsersAction) -> None:
     from ..config import DEFAULT_SCALE, FOLD_PROTOCOLS, strategies
+    from ..features.corpus_kinds import DEFAULT, kinds
     from ..models.registry import MODELS
 
     p = sub.add_parser("run", help="train and evaluate a model with a resampling strategy over seeds",
@@ -144,11 +145,15 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("resampling (defaults: the sampler's)")
     add_sampler_options(g, RUN_SAMPLER_OPTIONS, notes={"level": ", scaled on the demo corpus"})
     g = p.add_argument_group("corpus")
-    g.add_argument("--corpus", default="demo",
-                   help="'demo', 'iemocap' or 'crema-d' (with --store), or a feature-store folder (any corpus, e.g. "
-                        "from `pdds extract --manifest`; an audio-only store trains --model cltnet_audio)")
-    g.add_argument("--store", help="the IEMOCAP or CREMA-D feature store (with --corpus iemocap|crema-d; default "
-                                   "$PDDS_CACHE/iemocap-features or $PDDS_CACHE/crema-d-features)")
+    names = [k.name for k in kinds() if k.runnable]  # the registered corpora (pddslib.features.corpus_kinds)
+    stored = [k for k in kinds() if k.runnable and k.store_dir]
+    g.add_argument("--corpus", default=DEFAULT,
+                   help=f"{', '.join(repr(n) for n in names[:-1])} or {names[-1]!r} (with --store), or a "
+                        "feature-store folder (any corpus, e.g. from `pdds extract --manifest`; an audio-only store "
+                        "trains --model cltnet_audio)")
+    g.add_argument("--store", help=f"the {' or '.join(k.display for k in stored)} feature store (with --corpus "
+                                   f"{'|'.join(k.name for k in stored)}; default "
+                                   f"{' or '.join('$PDDS_CACHE/' + str(k.store_dir) for k in stored)})")
     g.add_argument("--demo-scale", type=float, default=None,
                    help=f"demo corpus size, fraction of IEMOCAP's (default {DEFAULT_SCALE:g})")
     g.add_argument("--folds", default="paper", choices=list(FOLD_PROTOCOLS),

@@ -27,29 +27,15 @@ DOWNLOAD_EPILOG = """examples:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from ..features.corpus_kinds import DEFAULT, get, kinds
     from ..features.store import FeatureStore
 
-    if args.crema_d:
-        return _crema_d_demo(args)
-    from ..features.demo_stores import write_demo_store
-
-    path = write_demo_store(args.out, scale=args.scale, seed=args.seed)
-    print(FeatureStore.open(path).summary())
-    return 0
-
-
-@needs_extra("demo --crema-d")
-def _crema_d_demo(args: argparse.Namespace) -> int:
-    import soundfile  # noqa: F401  (the ml extra: checked before any work)
-    import torch  # noqa: F401
-
-    from ..corpora import crema_d_demo
-    from ..features.demo_stores import ensure_crema_d_demo_store
-    from ..features.store import FeatureStore
-
-    actors = crema_d_demo.QUICK_ACTORS if args.quick else crema_d_demo.SAMPLE_ACTORS
-    path = ensure_crema_d_demo_store(args.out, actors=actors, seed=args.seed, votes=args.votes,
-                                     agreement=args.agreement, log=print)
+    flagged = [k for k in kinds() if k.demo_flag is not None and getattr(args, k.demo_flag.dest, False)]
+    if flagged:  # another demo than the default (pdds demo --crema-d): it may need the ml extra
+        kind = flagged[0]
+        path = needs_extra(f"demo {kind.demo_flag.name}")(lambda a: kind.write_demo(a.out, a))(args)
+    else:
+        path = get(DEFAULT).write_demo(args.out, args)
     print(FeatureStore.open(path).summary())
     return 0
 
@@ -80,6 +66,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     from ..config import DEFAULT_AGREEMENT
     from ..config import DEFAULT_SCALE
+    from ..features.corpus_kinds import kinds
 
     p = sub.add_parser("demo", help="write the synthetic demo corpus (or the CREMA-D demo) as a feature store",
                        description="Generate the synthetic, IEMOCAP-shaped demo corpus (not IEMOCAP's data) "
@@ -89,8 +76,9 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
                    help=f"size as a fraction of IEMOCAP's (default {DEFAULT_SCALE:g}; 1 = IEMOCAP's size)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default %(default)s)")
     g = p.add_argument_group("the CREMA-D demo (real crowd votes, generated audio, a random audio encoder)")
-    g.add_argument("--crema-d", action="store_true",
-                   help="write the audio-only CREMA-D demo store instead (ten actors; the ml extra)")
+    for kind in kinds():  # each demo's own switch (--crema-d)
+        if kind.demo_flag is not None:
+            g.add_argument(kind.demo_flag.name, action="store_true", help=kind.demo_flag.help)
     g.add_argument("--quick", action="store_true", help="four actors instead of ten")
     g.add_argument("--votes", metavar="CSV", help="votes from this tabulatedVotes.csv (default: the packaged rows)")
     g.add_argument("--agreement", type=agreement, default=None,

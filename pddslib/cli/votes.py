@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ._common import Formatter, UsageError, add_sampler_options, add_vote_source
 
@@ -29,47 +30,32 @@ PLAN_EPILOG = """examples:
 PLAN_SAMPLER_OPTIONS = ("sigma", "normalize", "level", "pairs")
 
 
-def _source(args: argparse.Namespace) -> tuple[str, dict]:
-    from ..corpora import source_from_flags
+def _chosen(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The corpus whose vote flag is given (None: a store, counts or the reference) and its value,
+    checking that exactly one source of votes is given."""
+    from ..features.corpus_kinds import kinds
 
-    flags = [args.iemocap, args.crema_d, args.manifest, args.store, getattr(args, "counts", None), args.reference]
-    if sum(bool(f) for f in flags) != 1:
-        raise UsageError("give exactly one source of votes: --iemocap ROOT, --crema-d PATH, --manifest CSV, "
-                         "--store STORE, " + ("--counts FILE.json " if hasattr(args, "counts") else "")
-                         + "or --reference train|test|all")
-    return source_from_flags(iemocap=args.iemocap, crema_d=args.crema_d, counts=getattr(args, "counts", None),
-                             reference=args.reference, sessions=args.sessions, policy=args.policy,
-                             modality=args.modality, manifest=args.manifest, store=args.store,
-                             agreement=args.agreement, split=args.split)
+    given = [(k, getattr(args, k.vote_flag.dest, None)) for k in kinds() if k.vote_flag is not None]
+    others = [("--store STORE", args.store), ("--reference train|test|all", args.reference)]
+    if hasattr(args, "counts"):
+        others.insert(1, ("--counts FILE.json", args.counts))
+    if sum(bool(v) for _, v in given + others) != 1:
+        names = [k.vote_flag.usage for k, _ in given] + [u for u, _ in others]
+        raise UsageError(f"give exactly one source of votes: {', '.join(names[:-1])} or {names[-1]}")
+    return next(((k, v) for k, v in given if v), (None, None))
 
 
 def counts_from_args(args: argparse.Namespace):
     """The count table of the one vote source named on the command line."""
+    from ..corpora import source_from_flags
     from ..features.store_votes import open_any_votes
 
-    source, options = _source(args)
+    kind, value = _chosen(args)
+    if kind is not None:
+        return kind.votes(value, args).counts()
+    source, options = source_from_flags(counts=getattr(args, "counts", None), reference=args.reference,
+                                        store=args.store, split=args.split)
     return open_any_votes(source, **options).counts()
-
-
-def _rule(agreement: float) -> str:
-    return "every rater agrees (agreement 1)" if agreement == 1.0 else f"top emotion >= {agreement:.0%} of the votes"
-
-
-def crema_d_comparison(path: str, modality: str, chosen: float) -> str:
-    """The clear/ambiguous counts of CREMA-D under the chosen rule and under the other reference rule."""
-    from ..corpora import crema_d
-
-    rules = [chosen] + [a for a in (crema_d.DEFAULT_AGREEMENT, 1.0) if a != chosen][:1]
-    lines = ["rules compared (clear: the top emotion's share of the votes reaches the agreement; ambiguous: the "
-             "top two together do)",
-             f"{'rule':<44}{'clear':>7}" + "".join(f"{c:>6}" for c in crema_d.CLASSES)
-             + f"{'ambiguous':>11}{'ties':>6}{'other':>7}"]
-    for a in rules:
-        c = crema_d.stats(path, modality, a)
-        tag = " (default)" if a == crema_d.DEFAULT_AGREEMENT else ""
-        lines.append(f"{(_rule(a) + tag):<44}{c.n_clear:>7}" + "".join(f"{n:>6}" for n in c.clear)
-                     + f"{c.n_ambiguous:>11}{c.ties:>6}{c.other:>7}")
-    return "\n".join(lines)
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -77,15 +63,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(counts.to_dict()))
         return 0
+    kind, value = _chosen(args)
     agreement = args.agreement
-    if args.crema_d and agreement is None:
-        from ..config import DEFAULT_AGREEMENT
-
-        agreement = DEFAULT_AGREEMENT
+    if kind is not None and agreement is None:
+        agreement = kind.default_agreement
     other = "more than two emotions" if agreement in (None, 1.0) else "other (below the agreement)"
     print(counts.format(other_label=other))
-    if args.crema_d:
-        print("\n" + crema_d_comparison(args.crema_d, args.modality, agreement))
+    extra = kind.stats_extra(value, args, agreement) if kind is not None else ""
+    if extra:
+        print("\n" + extra)
     return 0
 
 

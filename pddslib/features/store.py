@@ -558,10 +558,10 @@ class FeatureStore:
         """One line: corpus, size, split, dimensions."""
         i = self.info()
         dims = ", ".join(f"{m} {d}-d ({self.meta['modalities'][m]['frames']} frames)" for m, d in i["dims"].items())
-        tag = ""
-        if self.synthetic:
-            tag = (" [SYNTHETIC audio with real CREMA-D votes]" if self.corpus == "crema-d"
-                   else " [SYNTHETIC demo data, not IEMOCAP]")
+        from .corpus_kinds import kind_of_store
+
+        kind = kind_of_store(self) if self.synthetic else None  # the corpus object's tag
+        tag = kind.summary_tag if kind is not None else ""
         return (f"{self.path}: {self.corpus}{tag}, {i['n_utterances']} utterances "
                 f"(train {i['split']['train']}, test {i['split']['test']}); {dims}; config {i['config_hash']}; "
                 f"content {i['fingerprint']}")

@@ -14,7 +14,7 @@ artifacts (Table 2's "none" and "pdds" rows are Table 1's CLTNet runs, Fig. 5 re
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -272,14 +272,18 @@ def fig6_significance(result: ExperimentResult, classes: Sequence[str], best: fl
 
 def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: str | Sequence[int] = "1,2,3,4",
                 policy: str = "default", crema_d: str = "download", demo_scale: float | None = None,
-                demo_seed: int = 0) -> tuple[CountTable, dict[str, dict[str, int]], str]:
-    """Vote statistics for Fig. 1-2 from one of four sources (through :func:`~pddslib.corpora.open_votes`).
+                demo_seed: int = 0, **options: Any) -> tuple[CountTable, dict[str, dict[str, int]], str]:
+    """Vote statistics for Fig. 1-2 from the packaged counts or a corpus (through
+    :func:`~pddslib.corpora.open_votes`).
 
     Parameters
     ----------
-    source : {"reference", "iemocap", "crema-d", "demo"}
-        The packaged aggregate IEMOCAP counts, an IEMOCAP release, CREMA-D's crowd votes, or the
-        synthetic demo corpus.
+    source : {"reference", "iemocap", "crema-d", "demo"} or another registered corpus
+        The packaged aggregate IEMOCAP counts, an IEMOCAP release, CREMA-D's crowd votes, the
+        synthetic demo corpus, or a corpus of :mod:`pddslib.features.corpus_kinds` that gives
+        votes for the figures (its ``figure_votes``).
+    **options
+        More keywords for a registered corpus's ``figure_votes``.
 
     Returns
     -------
@@ -293,7 +297,7 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
         A readable description of the source.
     """
     from ..corpora import iemocap, open_votes
-    from ..corpora.demo import resolve_scale
+    from ..features.corpus_kinds import CorpusKind, find, kinds
 
     if source == "reference":
         sess = iemocap.session_list(sessions)
@@ -301,15 +305,14 @@ def vote_counts(source: str = "reference", *, iemocap_root: str = "", sessions: 
         if split is None:
             raise ValueError(f"the packaged counts cover sessions 1-4, 5 or all; got sessions {sess}")
         votes, whole = open_votes("reference", split=split), open_votes("reference", split="all")
-    elif source == "iemocap":
-        votes = whole = open_votes("iemocap", root=iemocap_root, sessions=sessions, policy=policy)
-    elif source == "crema-d":
-        votes = whole = open_votes("crema-d", path=crema_d)
-    elif source == "demo":
-        votes = open_votes("demo", scale=resolve_scale(demo_scale), seed=demo_seed, sessions=sessions)
-        whole = open_votes("demo", scale=resolve_scale(demo_scale), seed=demo_seed)
     else:
-        raise ValueError(f"source must be 'reference', 'iemocap', 'crema-d' or 'demo', got {source!r}")
+        offered = [k.name for k in kinds() if type(k).figure_votes is not CorpusKind.figure_votes]
+        kind = find(source)
+        if kind is None or kind.name not in offered:
+            names = ", ".join(repr(n) for n in ["reference", *offered])
+            raise ValueError(f"source must be {names}, got {source!r}")
+        votes, whole = kind.figure_votes(iemocap_root=iemocap_root, sessions=sessions, policy=policy,
+                                         crema_d=crema_d, demo_scale=demo_scale, demo_seed=demo_seed, **options)
     return votes.counts(), {s: whole.one_hot(s) for s in whole.splits}, votes.label
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..config import DEFAULT_SEEDS, RunSettings, corpus_defaults
 from ..corpora.demo import resolve_scale
-from ..runs.corpus import Corpus, iemocap_store_path, load_corpus
+from ..features.corpus_kinds import DEFAULT, find, get, kind_of_store, kinds
+from ..runs.corpus import Corpus, load_corpus
 
 #: CI's quick runs: every notebook shrunk to a smoke run.
 QUICK = {"demo_scale": 0.05, "seeds": 2, "epochs": 2}
@@ -47,7 +48,7 @@ class Setup:
         return self.settings.resolved(model, synthetic=self.corpus.synthetic, scale=self.corpus.scale)[1]
 
 
-def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
+def setup(*, corpus: str = DEFAULT, iemocap_root: str = "", store: str = "", seeds: int = DEFAULT_SEEDS,
           epochs: int | None = None, quick: bool = False, device: str = "auto", demo_scale: float | None = None,
           cache_dir: str = "", sigma: float | None = None, p: float | None = None, level: int | None = None,
           amp: bool = False, crema_d_root: str = "", agreement: float | None = None, jobs: int | None = None,
@@ -75,48 +76,36 @@ def setup(*, corpus: str = "demo", iemocap_root: str = "", store: str = "", seed
     and a few on a GPU); the results do not depend on it. ``scheduler``: a Dask cluster to train the
     runs on (an address ``tcp://host:8786`` or a scheduler file; :mod:`pddslib.runs.cluster`); None or
     "": this machine.
+
+    Any registered corpus (:mod:`pddslib.features.corpus_kinds`) is a ``corpus``: its notebook root
+    parameter (``iemocap_root``, ``crema_d_root``, or a registered corpus's, given in ``readings``)
+    goes to its ``prepare``, which extracts what is missing.
     """
     if quick:
         demo_scale, seeds = min(resolve_scale(demo_scale), QUICK["demo_scale"]), min(seeds, QUICK["seeds"])
         epochs = QUICK["epochs"] if epochs is None else min(epochs, QUICK["epochs"])
+    roots = _roots(readings, iemocap_root=iemocap_root, crema_d_root=crema_d_root)
     # first, so that a bad value fails here, before any extraction or corpus (RunSettings checks every value)
     settings = RunSettings(seeds=seeds, params={"max_epochs": epochs, "sigma": sigma, "p": p, "level": level,
                                                 "amp": amp or None, **readings},
                            device=device, cache_dir=cache_dir or None, jobs="auto" if jobs is None else jobs,
                            scheduler=scheduler or None)
-    if corpus == "iemocap" and iemocap_root and not (iemocap_store_path(store) / "store.json").is_file():
-        from ..features.extract import extract
-
-        extract(iemocap_root, iemocap_store_path(store), device=device)
-    if corpus == "crema-d":
-        corpus, store = _crema_d_store(crema_d_root, store, agreement, quick, device), ""
+    kind = find(corpus)
+    if kind is not None:  # a registered corpus: extracted from its root first when that is needed
+        corpus, store = kind.prepare(roots.get(kind.root_parameter or "", ""), store, agreement=agreement,
+                                     quick=quick, device=device)
     c = load_corpus(corpus, store=store or None, demo_scale=resolve_scale(demo_scale))
     return Setup(c, settings, quick)
 
 
-def _crema_d_store(root: str, store: str, agreement: float | None, quick: bool, device: str) -> str:
-    """The CREMA-D store a notebook runs on (see :func:`setup`), extracted or relabelled as needed."""
-    import json
-
-    from ..corpora import crema_d, crema_d_demo
-    from ..features.demo_stores import ensure_crema_d_demo_store
-    from ..runs.corpus import crema_d_store_path
-
-    if root:
-        path = crema_d_store_path(store)
-        want = crema_d.DEFAULT_AGREEMENT if agreement is None else float(agreement)
-        meta = path / "store.json"
-        have = json.loads(meta.read_text()).get("config", {}).get("policy", {}).get("agreement") \
-            if meta.is_file() else None
-        if have != want:
-            from ..features.extract import extract_crema_d
-
-            extract_crema_d(root, path, agreement=want, device=device, log=print)
-        return str(path)
-    if store:
-        return store
-    actors = crema_d_demo.QUICK_ACTORS if quick else crema_d_demo.SAMPLE_ACTORS
-    return str(ensure_crema_d_demo_store(actors=actors, agreement=agreement, device=device))
+def _roots(readings: dict[str, Any], **given: str) -> dict[str, str]:
+    """Every registered corpus's notebook root parameter and its value (those of corpora added by a
+    registration arrive in ``readings``, and are taken out of them: they are no run setting)."""
+    roots = dict(given)
+    for kind in kinds():
+        if kind.root_parameter and kind.root_parameter not in roots:
+            roots[kind.root_parameter] = str(readings.pop(kind.root_parameter, "") or "")
+    return roots
 
 
 def uniform_level(level: int | None = None, *, synthetic: bool, demo_scale: float | None) -> int:
@@ -136,19 +125,9 @@ def banner(corpus: Corpus | None = None, *, synthetic: bool | None = None, what:
 
     synth = corpus.synthetic if synthetic is None else synthetic
     name = corpus.name if corpus is not None else ""
-    if synth and corpus is not None and corpus.store.corpus == "crema-d":
-        body = (f"These results come from the <b>CREMA-D demo</b> ({html.escape(name)}): CREMA-D's real crowd "
-                f"votes with <b>synthetic audio</b> generated by <code>pddslib.corpora.crema_d_demo</code> and a "
-                f"randomly initialised audio encoder. They are <b>not CREMA-D's numbers and not comparable to the "
-                f"paper's</b>; they show that the pipeline runs. {what} Run the notebook with <code>-p "
-                f"crema_d_root /data/CREMA-D</code> for real results.")
-        return HTML(f'<div class="admonition warning"><p class="admonition-title">Synthetic demo data</p>'
-                    f"<p>{body}</p></div>")
-    if synth:
-        body = (f"These results come from the <b>synthetic demo corpus</b> ({html.escape(name)}), generated by "
-                f"<code>pddslib.corpora.demo</code>. They are <b>not IEMOCAP's numbers and not comparable to the "
-                f"paper's</b>; they show that the pipeline runs. {what} Run the notebook with "
-                f"<code>-p corpus iemocap</code> for real results (see the reproduction guide).")
+    if synth:  # the corpus object's warning (the demo's when the store names none)
+        kind = kind_of_store(corpus.store, synthetic=True) if corpus is not None else None
+        body = (kind if kind is not None and kind.synthetic else get(DEFAULT)).banner(name, what)
         return HTML(f'<div class="admonition warning"><p class="admonition-title">Synthetic demo data</p>'
                     f"<p>{body}</p></div>")
     body = (f"These results come from <b>{html.escape(name)}</b>. {what}" if name else what)

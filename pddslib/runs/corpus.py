@@ -1,4 +1,5 @@
-"""The corpus a run trains on: the demo, an extracted IEMOCAP or CREMA-D store, or a named store.
+"""The corpus a run trains on: a registered corpus's store (:mod:`pddslib.features.corpus_kinds`: the
+demo, an extracted IEMOCAP or CREMA-D store, ...) or a store named by its path.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunSettings, RunSpec
+from ..features.corpus_kinds import DEFAULT, find, get, kind_of_store, kinds
 from ..features.store import FeatureStore
-from ..util.locations import cache_path
 
 
 @dataclass
@@ -37,13 +38,11 @@ class Corpus:
 
     @property
     def data_note(self) -> str:
-        """What a reader must know about synthetic data ("" for real data)."""
+        """What a reader must know about synthetic data ("" for real data): its corpus object's note."""
         if not self.synthetic:
             return ""
-        if self.store.corpus == "crema-d":
-            return ("SYNTHETIC audio with real CREMA-D crowd votes (the CREMA-D demo); the numbers are not "
-                    "CREMA-D's")
-        return "SYNTHETIC demo data; the numbers are not IEMOCAP's and not comparable to the paper's"
+        kind = kind_of_store(self.store)
+        return kind.note if kind is not None else ""
 
     def spec(self, settings: RunSettings, model: str, strategy: str, seed: int, **extra: Any) -> RunSpec:
         """``settings.spec`` with this corpus's defaults."""
@@ -52,66 +51,46 @@ class Corpus:
 
 def iemocap_store_path(store: str | os.PathLike | None = None) -> Path:
     """The IEMOCAP feature store: ``store`` or ``$PDDS_CACHE/iemocap-features``."""
-    return Path(store) if store else cache_path("iemocap-features")
+    return get("iemocap").store_path(store)
 
 
 def crema_d_store_path(store: str | os.PathLike | None = None) -> Path:
     """The CREMA-D feature store: ``store`` or ``$PDDS_CACHE/crema-d-features``."""
-    return Path(store) if store else cache_path("crema-d-features")
+    return get("crema-d").store_path(store)
 
 
-def load_corpus(corpus: str = "demo", *, store: str | os.PathLike | None = None, demo_scale: float | None = None,
+def load_corpus(corpus: str = DEFAULT, *, store: str | os.PathLike | None = None, demo_scale: float | None = None,
                 demo_seed: int = 0, validate: bool = True) -> Corpus:
     """Open a corpus's feature store (nothing is extracted here: see :func:`pddslib.features.extract.extract`).
 
     Parameters
     ----------
-    corpus : {"demo", "iemocap", "crema-d"} or a store path
-        ``demo``: the generated demo corpus (generated and cached on first use). ``iemocap``: the
-        store at ``store`` (default ``$PDDS_CACHE/iemocap-features``). ``crema-d``: the store at
-        ``store`` (default ``$PDDS_CACHE/crema-d-features``). A path: that store (any corpus,
-        e.g. one extracted from a manifest).
+    corpus : {"demo", "iemocap", "crema-d"}, another registered corpus, or a store path
+        A name of :mod:`pddslib.features.corpus_kinds` (a ``pdds run --corpus`` choice): ``demo``,
+        the generated demo corpus (generated and cached on first use); ``iemocap``, the store at
+        ``store`` (default ``$PDDS_CACHE/iemocap-features``); ``crema-d``, the store at ``store``
+        (default ``$PDDS_CACHE/crema-d-features``). A path: that store (any corpus, e.g. one
+        extracted from a manifest), shown under its corpus's name.
     store : path, optional
-        The IEMOCAP or CREMA-D feature store.
+        The named corpus's feature store.
     demo_scale, demo_seed : float, int
         Size (fraction of IEMOCAP's; default :data:`pddslib.corpora.demo.DEFAULT_SCALE`) and seed
         of the demo corpus.
     validate : bool
         Scan the features for NaN/inf when opening.
     """
-    if corpus == "demo":
-        from ..corpora import demo
-        from ..features.demo_stores import ensure_demo_store
-
-        demo_scale = demo.DEFAULT_SCALE if demo_scale is None else demo_scale
-        return Corpus(FeatureStore.open(ensure_demo_store(demo_scale, demo_seed), validate=validate),
-                      f"demo (synthetic, scale {demo_scale:g})")
-    if corpus == "iemocap":
-        path = _extracted_store(iemocap_store_path(store), "IEMOCAP", "iemocap")
-        return Corpus(FeatureStore.open(path, validate=validate), "IEMOCAP")
-    if corpus == "crema-d":
-        path = _extracted_store(crema_d_store_path(store), "CREMA-D", "crema-d")
-        return Corpus(*_named(FeatureStore.open(path, validate=validate)))
-    path = Path(corpus)
+    kind = find(corpus)
+    name = None
+    if kind is not None and kind.runnable:
+        path, name = kind.locate(store, demo_scale=demo_scale, demo_seed=demo_seed)
+    else:
+        path = Path(corpus)
     if (path / "store.json").is_file():
-        return Corpus(*_named(FeatureStore.open(path, validate=validate)))
-    raise ValueError(f"corpus must be 'demo', 'iemocap', 'crema-d' or a feature-store folder, got {corpus!r}")
-
-
-def _extracted_store(path: Path, name: str, option: str) -> Path:
-    """``path`` when it holds a feature store; else a one-line error saying how to extract it."""
-    if not (path / "store.json").is_file():
-        raise FileNotFoundError(
-            f"{path}: no {name} feature store. Run `pdds extract --{option} ROOT --out {path}` once "
-            f"(or give the notebook {option.replace('-', '_')}_root, which extracts it first)")
-    return path
-
-
-def _named(store: FeatureStore) -> tuple[FeatureStore, str]:
-    """A store and the name its results are shown under."""
-    if store.corpus == "crema-d":
-        return store, "CREMA-D (synthetic audio)" if store.synthetic else "CREMA-D"
-    return store, store.corpus
+        opened = FeatureStore.open(path, validate=validate)
+        owner = kind_of_store(opened)
+        return Corpus(opened, name or (owner.display_name(opened) if owner is not None else opened.corpus))
+    names = ", ".join(repr(k.name) for k in kinds() if k.runnable)
+    raise ValueError(f"corpus must be {names} or a feature-store folder, got {corpus!r}")
 
 
 def check_model_fits(model: str, store: FeatureStore) -> None:
