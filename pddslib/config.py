@@ -284,8 +284,8 @@ class RunSpec:
     def describe(self) -> str:
         """``cltnet pdds(sigma=1, p=0.8, ...) seed 0``: for log lines."""
         params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.sampler
-                           if k not in ("align", "clear_p", "balance_ratio")
-                           or (k == "align" and v != sampler_defaults(self.strategy)[k]))
+                           if k not in ("align", "clear_p", "balance_ratio", "replacement")
+                           or (k in ("align", "replacement") and v != sampler_defaults(self.strategy)[k]))
         defaults = TrainConfig()
         train = "".join(f" {k}={getattr(self.train, k)}" for k in ("targets", "class_weight", "bucket")
                         if getattr(self.train, k) != getattr(defaults, k))

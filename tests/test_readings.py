@@ -241,9 +241,9 @@ def test_train_model_passes_weights_only_when_asked(monkeypatch, class_weight):
 
 
 # -- run keys: unchanged for defaults ----------------------------------------------------------------
-#: What RunSpec.identity() held before targets, class_weight and pairs existed.
+#: What RunSpec.identity() held before targets, class_weight, pairs and replacement existed.
 _OLD_TRAIN = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "amp", "bucket")
-_NEW_SAMPLER = ("pairs",)
+_NEW_SAMPLER = ("pairs", "replacement")
 
 
 def _old_identity(spec: RunSpec) -> dict:
@@ -263,15 +263,16 @@ def test_run_keys_of_default_specs_are_unchanged():
             assert config_hash(spec.identity()) == config_hash(_old_identity(spec))
     # a new setting enters the key only when it is not its default
     base = RunSpec.build("cltnet", "uniform")
-    for params in ({"targets": "onehot"}, {"class_weight": "balanced"}, {"pairs": "unordered"}):
+    for params in ({"targets": "onehot"}, {"class_weight": "balanced"}, {"pairs": "unordered"},
+                   {"replacement": True}):
         other = RunSpec.build("cltnet", "uniform", **params)
         ident = other.identity()
         assert ident != base.identity()
         (name, value), = params.items()
         assert (ident["train"] if name in ("targets", "class_weight") else ident["sampler"])[name] == value
     # spelled out at its default, a new setting changes nothing
-    assert RunSpec.build("cltnet", "uniform", pairs="ordered", targets="votes",
-                         class_weight="none").identity() == base.identity()
+    assert RunSpec.build("cltnet", "uniform", pairs="ordered", targets="votes", class_weight="none",
+                         replacement=False).identity() == base.identity()
 
 
 # -- the command line --------------------------------------------------------------------------------

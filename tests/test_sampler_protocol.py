@@ -52,13 +52,15 @@ def fitted_provenance(s):
 
 # -- the estimator protocol ---------------------------------------------------------------------
 NON_DEFAULTS = {
-    PDDS: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4, "p": 0.7, "clear_p": 0.6, "align": "crop"},
-    ClearBalancing: {"balance_ratio": 0.4, "clear_p": 0.6, "align": "interp"},
-    UniformBalancing: {"level": 12, "p": 0.7, "clear_p": 0.6, "align": "crop"},
+    PDDS: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4, "p": 0.7, "clear_p": 0.6, "align": "crop",
+           "replacement": True},
+    ClearBalancing: {"balance_ratio": 0.4, "clear_p": 0.6, "align": "interp", "replacement": True},
+    UniformBalancing: {"level": 12, "p": 0.7, "clear_p": 0.6, "align": "crop", "replacement": True},
     NoResampling: {},
     RandomOversampling: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4},
     PlainMixup: {"alpha": 0.3, "sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4},
-    FlatPDDS: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4, "p": 0.7, "clear_p": 0.6, "align": "crop"},
+    FlatPDDS: {"sigma": 2.0, "normalize": "sum", "balance_ratio": 0.4, "p": 0.7, "clear_p": 0.6, "align": "crop",
+               "replacement": True},
 }
 
 

@@ -47,7 +47,8 @@ def check_cells(cells: Any, n: int, n_classes: int) -> np.ndarray:
 
 
 def draw_provenance(plan: Plan, cells: np.ndarray, rng: np.random.Generator, *, p: float | None,
-                    clear_p: float | None, classes: Sequence[str], strategy: str) -> _Part:
+                    clear_p: float | None, classes: Sequence[str], strategy: str,
+                    replacement: bool | None = None) -> _Part:
     """The rows of the resampled set: the originals in order, then new clear, then new ambiguous.
 
     Parameters
@@ -63,6 +64,13 @@ def draw_provenance(plan: Plan, cells: np.ndarray, rng: np.random.Generator, *, 
     classes : sequence of str
     strategy : str
         For error messages.
+    replacement : bool or None
+        What a class with a single clear sample does when it needs new clear samples: ``False``
+        (the default of the samplers) is a ValueError that names the fallback, ``True`` draws
+        both sources with replacement, so each new clear sample is a copy of that one sample
+        (a class with two or more clear samples is drawn as before, without replacement, and
+        gives the same rows either way). ``None``: the strategy offers no fallback (the error
+        does not name one).
 
     Returns
     -------
@@ -71,7 +79,7 @@ def draw_provenance(plan: Plan, cells: np.ndarray, rng: np.random.Generator, *, 
     pools = [np.flatnonzero((cells[:, 0] == k) & (cells[:, 1] == k)) for k in range(len(classes))]
     n = len(cells)
     parts = [(np.stack([np.arange(n), np.arange(n)], 1), np.ones(n), np.full(n, ORIGINAL), cells)]
-    parts += _clear_mixes(plan, pools, rng, clear_p, classes, strategy)
+    parts += _clear_mixes(plan, pools, rng, clear_p, classes, strategy, replacement)
     parts += _ambiguous_mixes(plan, pools, rng, p, classes, strategy)
     src, wts, kind, out_cells = zip(*parts)
     return (np.concatenate(src).astype(np.int64), np.concatenate(wts).astype(np.float64),
@@ -79,18 +87,23 @@ def draw_provenance(plan: Plan, cells: np.ndarray, rng: np.random.Generator, *, 
 
 
 def _clear_mixes(plan: Plan, pools: list[np.ndarray], rng: np.random.Generator, clear_p: float | None,
-                 classes: Sequence[str], strategy: str) -> list[_Part]:
-    """New clear samples of each class: mixes of two distinct clear samples of that class."""
+                 classes: Sequence[str], strategy: str, replacement: bool | None = None) -> list[_Part]:
+    """New clear samples of each class: mixes of two distinct clear samples of that class (with
+    ``replacement``, a class with one clear sample gets copies of it: see :func:`draw_provenance`)."""
     parts = []
     for k, extra in enumerate(plan.new_clear):
         if extra <= 0:
             continue
-        if len(pools[k]) < 2:
+        alone = len(pools[k]) == 1 and replacement
+        if len(pools[k]) < 2 and not alone:
+            hint = ("" if replacement is None or not len(pools[k]) else
+                    ": give it more clear samples (e.g. fewer cross-validation folds), "
+                    "or use replacement=True (its new clear samples are then copies of that one sample)")
             raise ValueError(
                 f"{strategy}: class {classes[k]!r} needs {extra} new clear samples, "
-                f"mixed from two distinct clear samples, but has {len(pools[k])} clear sample(s)"
+                f"mixed from two distinct clear samples, but has {len(pools[k])} clear sample(s){hint}"
             )
-        pairs = np.stack([rng.choice(pools[k], size=2, replace=False) for _ in range(extra)])
+        pairs = np.stack([rng.choice(pools[k], size=2, replace=bool(alone)) for _ in range(extra)])
         parts.append((pairs, np.full(extra, clear_p), np.full(extra, CLEAR_MIX), np.full((extra, 2), k)))
     return parts
 

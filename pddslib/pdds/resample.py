@@ -80,7 +80,7 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 
 __all__ = [
     "ALIGN", "ALIGN_OPTIONS", "AMBIGUOUS_MIX", "BALANCE_RATIO", "BALANCE_RATIO_RANGE", "CLEAR_MIX", "CLEAR_P",
-    "LEVEL", "LEVEL_RANGE", "NORMALIZE", "NORMALIZE_OPTIONS", "ORIGINAL", "P", "PAIRS", "PAIRS_OPTIONS", "PDDS",
+    "LEVEL", "LEVEL_RANGE", "REPLACEMENT", "REPLACEMENT_OPTIONS", "NORMALIZE", "NORMALIZE_OPTIONS", "ORIGINAL", "P", "PAIRS", "PAIRS_OPTIONS", "PDDS",
     "SIGMA", "SIGMA_RANGE", "WEIGHT", "ClearBalancing", "HardLabelsWarning", "MixedSamples",
     "NoResampling", "Resampler", "UniformBalancing", "counts_from_cells", "unordered_targets",
 ]
@@ -107,6 +107,9 @@ BALANCE_RATIO_RANGE = [Interval(Real, 0, None, closed="left")]
 LEVEL_RANGE = [Interval(Integral, 1, None, closed="left")]
 ALIGN_OPTIONS = [Options(str, ALIGNS)]
 PAIRS_OPTIONS = [Options(str, _PAIRS)]
+#: ``replacement``: whether a class with a single clear sample may be balanced with copies of it.
+REPLACEMENT = False
+REPLACEMENT_OPTIONS = ["boolean"]
 
 
 class HardLabelsWarning(UserWarning):
@@ -131,6 +134,13 @@ class Resampler:
         Sequence alignment used when materialising per-utterance items.
     random_state : int, numpy.random.Generator or None
         Seed of the choice of mixup sources.
+    replacement : bool
+        The fallback for small data (``happiness``, ``uniform``, ``pdds``; default False): a new
+        clear sample mixes two distinct clear samples of its class, so a class with a single
+        clear sample cannot be balanced and ``fit`` raises a ValueError that names this option.
+        With ``replacement=True`` both sources of such a class are drawn with replacement, so its
+        new clear samples are copies of its one sample (classes with two or more clear samples
+        are drawn exactly as without it). A class with no clear sample is an error either way.
 
     Attributes
     ----------
@@ -162,6 +172,8 @@ class Resampler:
     p: float | None = None
     clear_p: float | None = None
     align: Align = ALIGN
+    #: None: the strategy makes no new clear samples from a class's own ones, or offers no fallback.
+    replacement: bool | None = None
     #: What each constructor parameter may be (a subclass adds its own): checked by :meth:`fit`,
     #: :meth:`fit_resample` and :meth:`plan` first (:func:`pddslib.util.constraints.validate`).
     _parameter_constraints: ClassVar[dict[str, list]] = {
@@ -379,7 +391,8 @@ class Resampler:
     def _draw(self, plan: Plan, cells: np.ndarray, y: np.ndarray, rng: np.random.Generator, *,
               p: float | None, clear_p: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Sources, weights, kinds and cells of every output row (the controls draw differently)."""
-        return draw_provenance(plan, cells, rng, p=p, clear_p=clear_p, classes=self.classes, strategy=self.strategy)
+        return draw_provenance(plan, cells, rng, p=p, clear_p=clear_p, classes=self.classes, strategy=self.strategy,
+                               replacement=None if self.replacement is None else bool(self.replacement))
 
     def _warn_hard_labels(self) -> None:
         if self.y_encoding_ == "labels" and self.strategy in ("pdds", "uniform"):
@@ -427,20 +440,24 @@ class ClearBalancing(Resampler):
     balance_ratio : float
         A class below ``balance_ratio`` times the smallest other clear count is raised to
         ``n * ceil(m / n)`` (see :func:`pddslib.pdds.smoothing.balance_clear`).
+    clear_p, align, classes, random_state, replacement
+        See :class:`Resampler`.
     """
 
     strategy = "happiness"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **Resampler._parameter_constraints, "balance_ratio": BALANCE_RATIO_RANGE, "clear_p": WEIGHT,
-        "align": ALIGN_OPTIONS}
+        "align": ALIGN_OPTIONS, "replacement": REPLACEMENT_OPTIONS}
     _keyed_always = frozenset({"balance_ratio", "clear_p", "align"})
 
     def __init__(self, *, balance_ratio: float = BALANCE_RATIO, clear_p: float = CLEAR_P, align: Align = ALIGN,
-                 classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None) -> None:
+                 classes: Sequence[str] = CLASSES, random_state: int | np.random.Generator | None = None,
+                 replacement: bool = REPLACEMENT) -> None:
         super().__init__(classes=classes, random_state=random_state)
         self.balance_ratio = balance_ratio
         self.clear_p = clear_p
         self.align = align
+        self.replacement = replacement
 
     def _plan(self, counts: CountTable) -> Plan:
         return Plan(counts, balance_clear(counts.clear, self.balance_ratio), counts.ambiguous.copy(),
@@ -464,20 +481,21 @@ class UniformBalancing(Resampler):
         so the smaller cell is filled first and the two end as equal as their originals allow:
         ``(ceil(level / 2), floor(level / 2))``, or ``(level - big, big)`` when the bigger
         original cell ``big`` already holds half of ``level`` or more.
-    p, clear_p, align, classes, random_state
+    p, clear_p, align, classes, random_state, replacement
         See :class:`Resampler`.
     """
 
     strategy = "uniform"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **Resampler._parameter_constraints, "level": LEVEL_RANGE, "pairs": PAIRS_OPTIONS, "p": WEIGHT,
-        "clear_p": WEIGHT, "align": ALIGN_OPTIONS}
-    _keyed_always = frozenset({"level", "p", "clear_p", "align"})  # pairs came later
+        "clear_p": WEIGHT, "align": ALIGN_OPTIONS, "replacement": REPLACEMENT_OPTIONS}
+    _keyed_always = frozenset({"level", "p", "clear_p", "align"})  # pairs and replacement came later
 
     def __init__(self, *, level: int = LEVEL, pairs: str = PAIRS, p: float = P, clear_p: float = CLEAR_P,
                  align: Align = ALIGN, classes: Sequence[str] = CLASSES,
-                 random_state: int | np.random.Generator | None = None) -> None:
+                 random_state: int | np.random.Generator | None = None, replacement: bool = REPLACEMENT) -> None:
         super().__init__(classes=classes, random_state=random_state)
+        self.replacement = replacement
         self.p = p
         self.clear_p = clear_p
         self.align = align
@@ -534,21 +552,24 @@ class PDDS(Resampler):
         Kernel normalisation (default: Eq. (1) literally, not normalised).
     balance_ratio : float
         Clear balancing threshold (see :class:`ClearBalancing`).
-    p, clear_p, classes, align, random_state
-        See :class:`Resampler` (paper: p = 0.8 best, clear_p = 0.5).
+    p, clear_p, classes, align, random_state, replacement
+        See :class:`Resampler` (paper: p = 0.8 best, clear_p = 0.5; ``replacement``: the fallback
+        for a class with a single clear sample, default off).
     """
 
     strategy = "pdds"
     _parameter_constraints: ClassVar[dict[str, list]] = {
         **Resampler._parameter_constraints, "sigma": SIGMA_RANGE, "normalize": NORMALIZE_OPTIONS,
-        "balance_ratio": BALANCE_RATIO_RANGE, "p": WEIGHT, "clear_p": WEIGHT, "align": ALIGN_OPTIONS}
+        "balance_ratio": BALANCE_RATIO_RANGE, "p": WEIGHT, "clear_p": WEIGHT, "align": ALIGN_OPTIONS,
+        "replacement": REPLACEMENT_OPTIONS}
     _keyed_always = frozenset({"sigma", "normalize", "balance_ratio", "p", "clear_p", "align"})
     _none_means: ClassVar[dict[str, str]] = {"normalize": "none"}
 
     def __init__(self, *, sigma: float = SIGMA, normalize: Normalize = NORMALIZE, balance_ratio: float = BALANCE_RATIO,
                  p: float = P, clear_p: float = CLEAR_P, align: Align = ALIGN, classes: Sequence[str] = CLASSES,
-                 random_state: int | np.random.Generator | None = None) -> None:
+                 random_state: int | np.random.Generator | None = None, replacement: bool = REPLACEMENT) -> None:
         super().__init__(classes=classes, random_state=random_state)
+        self.replacement = replacement
         self.p = p
         self.clear_p = clear_p
         self.align = align

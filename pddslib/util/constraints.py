@@ -10,6 +10,7 @@ least one of them.
 ``Interval(Integral, 1, None, ...)``        a whole number (``int`` or a numpy integer)
 ``Options(str, ("none", "sum"))``           one of these values, of this type
 a type (``np.random.Generator``)            an instance of it
+``HasMethods("fit_resample")``              an object with these methods (an estimator)
 ``None``                                    ``None`` itself
 ``"boolean"``                               ``bool`` or ``numpy.bool_``
 ``"array-like"``                            a list, tuple, array, ... (not a str or a mapping)
@@ -48,7 +49,7 @@ import numpy as np
 
 from .errors import PddsError
 
-__all__ = ["Constraint", "Interval", "InvalidParameterError", "Options", "describe", "from_text",
+__all__ = ["Constraint", "HasMethods", "Interval", "InvalidParameterError", "Options", "describe", "from_text",
            "make_constraint", "options_of", "satisfies", "validate"]
 
 Closed = Literal["left", "right", "both", "neither"]
@@ -176,6 +177,27 @@ class Options(Constraint):
     def __str__(self) -> str:
         listed = ", ".join(repr(o) for o in self.options)
         return f"a {_type_name(self.type)} among {{{listed}}}"
+
+
+class HasMethods(Constraint):
+    """An object with these callable methods (an estimator, a sampler), as scikit-learn's.
+
+    Parameters
+    ----------
+    methods : str or sequence of str
+        ``"fit_resample"`` or ``("fit", "predict")``.
+    """
+
+    def __init__(self, methods: str | Sequence[str]) -> None:
+        self.methods = (methods,) if isinstance(methods, str) else tuple(methods)
+
+    def is_satisfied_by(self, value: Any) -> bool:
+        return all(callable(getattr(value, m, None)) for m in self.methods)
+
+    def __str__(self) -> str:
+        names = [repr(m) for m in self.methods]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return f"an object implementing {listed}"
 
 
 class _InstancesOf(Constraint):
