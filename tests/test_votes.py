@@ -221,3 +221,17 @@ def test_cli_errors_are_readable(tmp_path, capsys):
     assert "Session1/dialog/EmoEvaluation: missing" in capsys.readouterr().err
     assert main(["stats", "--reference", "train"]) == 0
     assert "clear: ang 304, hap 43" in capsys.readouterr().out
+
+
+def test_plan_defaults_to_the_packaged_counts_and_says_its_settings(capsys):
+    from cli_helpers import run_cli
+
+    code, out, _ = run_cli(["plan", "--json"], capsys)
+    default = json.loads(out)
+    code2, out2, _ = run_cli(["plan", "--reference", "train", "--json"], capsys)
+    assert code == code2 == 0 and default == json.loads(out2)
+    assert default["strategy"] == "pdds" and default["params"] == {"sigma": 1.0, "normalize": "none"}
+    code, out, _ = run_cli(["plan", "--strategy", "uniform", "--pairs", "unordered", "--json"], capsys)
+    assert json.loads(out)["params"] == {"level": 400, "pairs": "unordered"}
+    code, out, err = run_cli(["plan", "--strategy", "uniform", "--sigma", "2"], capsys)
+    assert code == 2 and "strategy uniform takes no --sigma (its options: --level, --pairs)" in err

@@ -18,6 +18,7 @@ STATS_EPILOG = """examples:
 """
 
 PLAN_EPILOG = """examples:
+  pdds plan                                       # the packaged IEMOCAP counts (--reference train)
   pdds plan --reference train
   pdds plan --counts counts.json --sigma 2 --normalize sum --json
   pdds plan --reference train --strategy uniform --level 400
@@ -32,13 +33,16 @@ PLAN_SAMPLER_OPTIONS = ("sigma", "normalize", "level", "pairs")
 
 def _chosen(args: argparse.Namespace) -> tuple[Any, str | None]:
     """The corpus whose vote flag is given (None: a store, counts or the reference) and its value,
-    checking that exactly one source of votes is given."""
+    checking that exactly one source of votes is given (``pdds plan`` with none: ``--reference train``)."""
     from ..features.corpus_kinds import kinds
 
     given = [(k, getattr(args, k.vote_flag.dest, None)) for k in kinds() if k.vote_flag is not None]
     others = [("--store STORE", args.store), ("--reference train|test|all", args.reference)]
     if hasattr(args, "counts"):
         others.insert(1, ("--counts FILE.json", args.counts))
+    if getattr(args, "default_reference", False) and not any(v for _, v in given + others):
+        args.reference = "train"   # pdds plan: the packaged IEMOCAP counts of sessions 1-4 by default
+        others = [(u, args.reference if u.startswith("--reference") else v) for u, v in others]
     if sum(bool(v) for _, v in given + others) != 1:
         names = [k.vote_flag.usage for k, _ in given] + [u for u, _ in others]
         raise UsageError(f"give exactly one source of votes: {', '.join(names[:-1])} or {names[-1]}")
@@ -81,8 +85,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     counts = counts_from_args(args)
     takes = sampler_defaults(args.strategy)
-    params = {k: getattr(args, k) for k in PLAN_SAMPLER_OPTIONS
-              if k in takes and getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in PLAN_SAMPLER_OPTIONS if getattr(args, k) is not None}
+    ignored = [k for k in given if k not in takes]
+    if ignored:  # never dropped silently
+        raise UsageError(f"strategy {args.strategy} takes no {', '.join('--' + k for k in ignored)} "
+                         f"(its options: {', '.join('--' + k for k in PLAN_SAMPLER_OPTIONS if k in takes) or 'none'})")
+    params = given
     plan = plan_for(args.strategy, counts, **params)
     print(json.dumps(plan.to_dict()) if args.json else plan.format())
     return 0
@@ -108,5 +116,6 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
     add_vote_source(p, counts=True)
     p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default %(default)s)")
     add_sampler_options(p, PLAN_SAMPLER_OPTIONS)
-    p.add_argument("--json", action="store_true", help="print one JSON object (balanced_clear, targets, new_samples)")
-    p.set_defaults(func=cmd_plan)
+    p.add_argument("--json", action="store_true", help="print one JSON object (strategy, params, balanced_clear, "
+                                                       "targets, new_samples)")
+    p.set_defaults(func=cmd_plan, default_reference=True)

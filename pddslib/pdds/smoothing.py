@@ -202,9 +202,12 @@ class Plan:
         return self.new_clear.astype(np.float64) + w * new.sum(axis=1) + (1.0 - w) * new.sum(axis=0)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``pdds plan --json`` object."""
+        """The ``pdds plan --json`` object: the strategy and its parameters (``sigma``, ``normalize``, ...),
+        the balanced clear counts, every pair's target and the number of new samples."""
         cl = self.classes
         return {
+            "strategy": self.strategy,
+            "params": {k: (v.item() if hasattr(v, "item") else v) for k, v in (self.params or {}).items()},
             "balanced_clear": {c: int(n) for c, n in zip(cl, self.balanced_clear)},
             "targets": {
                 f"{a}>{b}": int(self.targets[i, j])
