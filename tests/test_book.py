@@ -111,6 +111,20 @@ def test_source_notebooks_are_paired_and_outputs_free():
         assert src(paired) == src(data), f"{nb}.py and {nb}.ipynb differ: run jupytext --sync"
 
 
+def test_each_page_declares_its_scripts_once(built_book):
+    """No script twice in a page's head (Sphinx 7.4 repeated the inline ones of sphinx-thebe and
+    sphinx-togglebutton: a second `const THEBE_JS_URL` is a SyntaxError in the console of every page;
+    book/_ext/scripts_once.py)."""
+    pages = sorted(built_book.rglob("*.html"))
+    assert len(pages) >= len(PAGES)
+    for page in pages:
+        head = page.read_text(encoding="utf-8").split("</head>", 1)[0]
+        scripts = re.findall(r"<script\b[^>]*>.*?</script>", head, flags=re.S)
+        repeated = sorted({s for s in scripts if scripts.count(s) > 1})
+        assert not repeated, f"{page.relative_to(built_book)}: repeated in the head: {repeated}"
+        assert head.count("const THEBE_JS_URL") <= 1, page
+
+
 # -- the browser ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

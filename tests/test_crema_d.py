@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_name
 
 from pddslib.cli import main
 from pddslib.corpora import crema_d, open_votes
@@ -195,7 +196,7 @@ def test_pdds_run_on_the_crema_d_store(store, tmp_path, capsys):
                  "--seeds", "1", "--epochs", "1", "--out", str(out), "--no-progress", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["corpus"] == "CREMA-D" and res["n_train"] > 150
-    preds = pd.read_csv(out / "predictions" / "cltnet_audio-pdds-seed0.csv")
+    preds = pd.read_csv(out / "predictions" / f"{run_name(out, 'cltnet_audio-pdds-seed0')}.csv")
     assert list(preds.columns[3:]) == [f"p_{c}" for c in crema_d.CLASSES]
     assert set(preds["consensus"]) <= set(crema_d.CLASSES)
     assert main(["run", "--corpus", str(store), "--model", "mcsan", "--seeds", "1", "--out", str(out)]) == 1

@@ -164,3 +164,51 @@ def test_the_table_follows_p(page, counts, tmp_path):
     mass = plan_for("pdds", counts, sigma=1.0).added_label_mass(0.6)
     assert [float(r[2]) for r in cells] == pytest.approx(mass, abs=0.051)  # shown with one decimal
     assert _drawn(dom)["settings"] == {"sigma": "1", "normalize": "none", "pairs": "ordered", "p": "0.6"}
+
+
+@pytest.fixture(scope="module")
+def long_page(frames, tmp_path_factory):
+    """The block far down a page (as on the book's page, ~5,500 px of text and figures above it); a probe
+    writes where the page is scrolled to and its address once everything has run."""
+    path = tmp_path_factory.mktemp("explorer-long") / "fig2.html"
+    probe = ("<script>window.addEventListener('load', function () { setTimeout(function () {"
+             "document.getElementById('probe').textContent = JSON.stringify({y: window.scrollY, hash: location.hash,"
+             " top: Math.round(document.getElementById('pdds-fig2').getBoundingClientRect().top)}); }, 2000); });"
+             "</script>")
+    path.write_text("<!doctype html><html><head><meta charset='utf-8'><title>Fig. 2</title></head><body>"
+                    "<div style='height:6000px'>text above the figure</div>"
+                    + fig2_explorer_html(frames, "IEMOCAP sessions 1-4") + "<div style='height:3000px'></div>"
+                    + "<pre id='probe'></pre>" + probe + "</body></html>")
+    return path
+
+
+def _probe(dom: str) -> dict:
+    m = re.search(r"<pre id=\"probe\">(.*?)</pre>", dom, flags=re.S)
+    assert m and m.group(1).strip(), "the probe did not run"
+    return json.loads(html.unescape(m.group(1)))
+
+
+@pytest.mark.parametrize("hash_", ["#sigma=2&normalize=sum", "#pdds-fig2&sigma=2&normalize=sum", "#p=0.6"])
+def test_a_link_with_settings_lands_on_the_figure(long_page, tmp_path, hash_):
+    dom = render(long_page.as_uri() + hash_, tmp_path / "profile")
+    where = _probe(dom)
+    assert where["y"] > 5000 and abs(where["top"]) <= 2, where  # the block at the top of the window
+    assert where["hash"].startswith("#sigma=")  # the settings drawn, in the documented form
+
+
+def test_a_bare_address_stays_at_the_top_and_is_left_alone(long_page, tmp_path):
+    dom = render(long_page.as_uri(), tmp_path / "profile")
+    where = _probe(dom)
+    assert (where["y"], where["hash"]) == (0, "")  # no jump, and no settings written that a reload would follow
+    assert _drawn(dom)["settings"] == {"sigma": "1", "normalize": "none", "pairs": "ordered", "p": "0.8"}
+
+
+def test_the_legend_shows_both_colours(frames):
+    from pddslib.paper.explorer_page import _figure
+    from pddslib.paper.palette import AMBIGUOUS, CLEAR
+
+    fig = _figure(frames, "")
+    shown = {t.name: t.marker.color for t in fig.data if t.showlegend is not False}
+    assert shown["clear samples (I, J)"] == CLEAR and shown["ambiguous samples (I>J, J>I)"] == AMBIGUOUS
+    n_pairs = len(frames["classes"]) * (len(frames["classes"]) - 1) // 2
+    assert [t.type for t in fig.data[:3 * n_pairs]] == ["bar"] * (3 * n_pairs)  # the glue's traces 3q + k first

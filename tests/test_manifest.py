@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_name
 
 from pddslib.cli import main
 from pddslib.corpora import manifest
@@ -298,7 +299,7 @@ def test_pdds_run_on_an_audio_only_manifest_store(audio_store, tmp_path, capsys)
                  "--epochs", "1", "--out", str(out), "--no-progress"]) == 0
     runs = pd.read_csv(out / "runs.csv")
     assert runs["n_train"].iloc[0] > 11 and 0 <= runs["wa"].iloc[0] <= 1
-    preds = pd.read_csv(out / "predictions" / "cltnet_audio-pdds-seed0.csv")
+    preds = pd.read_csv(out / "predictions" / f"{run_name(out, 'cltnet_audio-pdds-seed0')}.csv")
     assert list(preds.columns) == ["utt_id", "consensus", "pred", *[f"p_{c}" for c in CLASSES]]
     assert set(preds["utt_id"]) == {"t1", "t2", "t3", "t4"}
     capsys.readouterr()

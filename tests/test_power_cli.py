@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import run_cli, run_name
 
 from pddslib.cli import main
 from pddslib.features import demo_stores
@@ -180,14 +180,14 @@ def test_run_folders_give_the_measured_change_and_its_power(folders, capsys):
     assert p["change"] == pytest.approx(change.mean(), abs=1e-6)
     assert p["seed_sd"] == pytest.approx(change.std(ddof=1), abs=1e-6)
     assert p["low"] <= p["change"] <= p["high"] and 0 <= p["p"] <= 1
-    preds = pd.read_csv(dir_a / "predictions" / "cltnet-none-seed0.csv")
+    preds = pd.read_csv(dir_a / "predictions" / f"{run_name(dir_a, 'cltnet-none-seed0')}.csv")
     assert p["n_utterances"] == len(preds)
     # the floor: the utterance part of the two-source test on the predictions files, in points
     classes = [c[2:] for c in preds.columns if c.startswith("p_")]
     index = {c: i for i, c in enumerate(classes)}
 
     def right(folder, strategy, seed):
-        t = pd.read_csv(folder / "predictions" / f"cltnet-{strategy}-seed{seed}.csv").sort_values("utt_id")
+        t = pd.read_csv(folder / "predictions" / f"{run_name(folder, f'cltnet-{strategy}-seed{seed}')}.csv").sort_values("utt_id")
         return t, (t["pred"] == t["consensus"]).to_numpy(float)
 
     diff, truth = [], None
@@ -272,7 +272,7 @@ def test_a_run_whose_predictions_were_deleted_is_a_data_error(folders, tmp_path,
     dir_a, dir_b = folders
     copy = tmp_path / "B"
     shutil.copytree(dir_b, copy, symlinks=True)
-    gone = copy / "predictions" / "cltnet-pdds-seed1.csv"
+    gone = copy / "predictions" / f"{run_name(copy, 'cltnet-pdds-seed1')}.csv"
     assert gone.is_file()
     gone.unlink()
     code, out, err = _cli(["power", dir_a, copy, "--effect", "1.0"], capsys)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import run_cli, run_name
 import torch
 
 from pddslib.config import LOSO_SESSIONS, RunSpec
@@ -175,13 +175,74 @@ def test_run_out_links_the_weights_and_no_save_model_opts_out(tmp_path, capsys):
     assert code == 0, err
     a, c = (pd.read_csv(tmp_path / x / "runs.csv").iloc[0] for x in ("a", "c"))
     assert (c["key"], c["wa"], c["ua"], c["cached"]) == (a["key"], a["wa"], a["ua"], False)
-    run_dir = tmp_path / "c" / "models" / "cltnet_text-none-seed0"
+    run_dir = tmp_path / "c" / "models" / run_name(tmp_path / "c", "cltnet_text-none-seed0")
     assert sorted(p.name for p in run_dir.iterdir()) == RUN_FILES
     assert (run_dir / MODEL_FILE).read_bytes() == (entry / MODEL_FILE).read_bytes()
     code, _, err = _cli(["evaluate", tmp_path / "c", "--device", "cpu"], capsys)
     assert code == 1 and f"give one of its runs, e.g. {run_dir}" in err
     code, out, err = _cli(["evaluate", run_dir, "--device", "cpu", "--json"], capsys)
     assert code == 0 and json.loads(out)["same_as_run"] is True
+
+
+def _folders(out: Path) -> tuple[list[str], list[str]]:
+    return (sorted(p.name for p in (out / "models").iterdir()) if (out / "models").is_dir() else [],
+            sorted(p.name for p in (out / "predictions").iterdir()))
+
+
+def test_an_out_folder_of_other_runs_is_refused_unless_overwrite(tmp_path, capsys, monkeypatch):
+    base = ["run", "--model", "cltnet_text", "--strategy", "pdds", "--seeds", "1", "--epochs", "1",
+            "--demo-scale", "0.05", "--no-progress", "--device", "cpu", "--out", tmp_path / "out"]
+    code, _, err = _cli(base + ["--sigma", "1"], capsys)
+    assert code == 0, err
+    first = pd.read_csv(tmp_path / "out" / "runs.csv").iloc[0]
+    one = run_name(tmp_path / "out", "cltnet_text-pdds-seed0")
+    assert one == f"cltnet_text-pdds-seed0-{first['key'][:8]}"
+    assert _folders(tmp_path / "out") == ([one], [f"{one}.csv"])
+    # the same command again: the same runs (read from the cache), written into the same folder
+    code, _, err = _cli(base + ["--sigma", "1"], capsys)
+    assert code == 0, err
+    again = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert again["key"].tolist() == [first["key"]] and again["cached"].all()
+    assert _folders(tmp_path / "out") == ([one], [f"{one}.csv"])
+    # other settings: refused before any training, with one line naming the folder and what to do
+    monkeypatch.setattr(training, "train_model", lambda *a, **k: pytest.fail("trained before refusing"))
+    code, out, err = _cli(base + ["--sigma", "2"], capsys)
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1] == (f"pdds run: error: {tmp_path / 'out'}: holds runs.csv of other runs (1 of its 1 "
+                                    f"not made by this command, e.g. {one}); pass --overwrite to replace them, or "
+                                    f"choose another --out")
+    assert pd.read_csv(tmp_path / "out" / "runs.csv")["key"].tolist() == [first["key"]]  # left as it was
+    monkeypatch.undo()
+    # the two settings in two folders: the same model, strategy and seed, different names
+    code, _, err = _cli(base[:-1] + [tmp_path / "other", "--sigma", "2"], capsys)
+    assert code == 0, err
+    two = run_name(tmp_path / "other", "cltnet_text-pdds-seed0")
+    assert two != one and two.startswith("cltnet_text-pdds-seed0-")
+    # --overwrite: the other settings' runs replace the first ones, and nothing of the first is left
+    code, _, err = _cli(base + ["--sigma", "2", "--overwrite"], capsys)
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "out" / "runs.csv")["key"].tolist() == \
+        pd.read_csv(tmp_path / "other" / "runs.csv")["key"].tolist()
+    assert _folders(tmp_path / "out") == ([two], [f"{two}.csv"])
+    code, out, err = _cli(["evaluate", tmp_path / "out" / "models" / two, "--device", "cpu", "--json"], capsys)
+    assert code == 0 and json.loads(out)["same_as_run"] is True
+
+
+def test_an_out_folder_of_before_the_keyed_names_is_still_read(tmp_path, capsys):
+    """`pdds power` reads DIR/predictions/<model>-<strategy>-seed<k>.csv of a folder written before."""
+    from pddslib.runs.saved_models import run_folder_name
+
+    base = ["run", "--model", "cltnet_text", "--seeds", "2", "--epochs", "1", "--demo-scale", "0.05",
+            "--no-progress", "--device", "cpu", "--no-save-model"]
+    for strategy in ("none", "pdds"):
+        code, _, err = _cli(base + ["--strategy", strategy, "--out", tmp_path / strategy], capsys)
+        assert code == 0, err
+        for rec in pd.read_csv(tmp_path / strategy / "runs.csv").to_dict("records"):  # as pddslib wrote them
+            (tmp_path / strategy / "predictions" / f"{run_folder_name(rec)}.csv").rename(
+                tmp_path / strategy / "predictions" / f"{run_folder_name(rec, legacy=True)}.csv")
+    code, out, err = _cli(["power", tmp_path / "none", tmp_path / "pdds", "--effect", "1", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)[0]["n_seeds"] == 2
 
 
 # -- leave-one-session-out -------------------------------------------------------------------------
@@ -249,7 +310,7 @@ def test_a_loso_run_reports_mean_and_std_over_folds_and_seeds(corpus, tmp_path, 
     assert summary["wa_fold_sd"] == pytest.approx(runs["wa"].std(ddof=1))  # one seed: each fold's mean is its run
     assert summary["wa_seed_sd"] is None                                  # and no seed variance to measure
     for k in range(1, 6):
-        assert (tmp_path / "loso" / "predictions" / f"cltnet_text-none-fold{k}-seed0.csv").is_file()
+        assert (tmp_path / "loso" / "predictions" / f"{run_name(tmp_path / 'loso', f'cltnet_text-none-fold{k}-seed0')}.csv").is_file()
     # fold 5 trains and tests on the rows of the store's own split (sessions 1-4 / 5): the same numbers
     code, out, err = _cli(base + ["--out", tmp_path / "paper"], capsys)
     paper = pd.read_csv(tmp_path / "paper" / "runs.csv").iloc[0]
@@ -257,7 +318,7 @@ def test_a_loso_run_reports_mean_and_std_over_folds_and_seeds(corpus, tmp_path, 
     assert (paper["wa"], paper["ua"], paper["n_train"]) == (fold5["wa"], fold5["ua"], fold5["n_train"])
     assert paper["key"] != fold5["key"] and pd.isna(paper["fold"])
     # a fold's saved model re-scores its own session
-    code, out, err = _cli(["evaluate", tmp_path / "loso" / "models" / "cltnet_text-none-fold3-seed0", "--json",
+    code, out, err = _cli(["evaluate", tmp_path / "loso" / "models" / run_name(tmp_path / "loso", "cltnet_text-none-fold3-seed0"), "--json",
                            "--device", "cpu"], capsys)
     assert code == 0 and json.loads(out)["n"] == int(sessions[3]) and json.loads(out)["same_as_run"] is True
 
@@ -405,7 +466,7 @@ def test_predict_one_utterance_with_the_runs_encoders(extracted, tiny_models, sa
     code, _, err = _cli(["run", "--model", "cltnet", "--strategy", "none", "--corpus", store_path, "--seeds", "1",
                          "--epochs", "1", "--no-progress", "--device", "cpu", "--out", tmp_path / "out"], capsys)
     assert code == 0, err
-    run_dir = tmp_path / "out" / "models" / "cltnet-none-seed0"
+    run_dir = tmp_path / "out" / "models" / run_name(tmp_path / "out", "cltnet-none-seed0")
     arch = json.loads((run_dir / ARCH_FILE).read_text())
     assert arch["encoders"] == {"audio_model": str(Path(tiny_models["audio"]).resolve()), "audio_layer": "cnn",
                                 "text_model": str(Path(tiny_models["text"]).resolve()), "dtype": "float16"}

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_name
 
 from pddslib.config import RunSpec
 from pddslib.features import demo_stores
@@ -228,7 +229,7 @@ def test_pdds_run_and_pdds_evaluate_report_them(corpus, tmp_path, capsys, one_th
     run = pd.read_csv(tmp_path / "out" / "runs.csv").iloc[0]
     assert not run["cached"] and run["epochs"] == 1
     assert np.isfinite(run[SOFT].to_numpy(dtype=float)).all()
-    folder = tmp_path / "out" / "models" / "cltnet_text-none-seed0"
+    folder = tmp_path / "out" / "models" / run_name(tmp_path / "out", "cltnet_text-none-seed0")
     code, out = cli("evaluate", folder, "--device", "cpu", "--json", "--out", tmp_path / "ev")
     metrics = pd.read_json(tmp_path / "ev" / "metrics.json", typ="series")
     assert code in (0, None) and list(metrics.index[list(metrics.index).index("ua") + 1:][:4]) == SOFT

@@ -40,7 +40,7 @@ EPILOG = """examples:
   pdds plan --reference train --json
   pdds extract --iemocap /data/IEMOCAP_full_release --out /data/pdds-store
   pdds run --model cltnet --strategy pdds --corpus demo --out results/
-  pdds evaluate results/models/cltnet-pdds-seed0 --out rescored/
+  pdds evaluate results/models/cltnet-pdds-seed0-* --out rescored/
   pdds power results/ --effect 0.7 --metric wa
 
 Run `pdds COMMAND --help` for a command's options and examples.

@@ -40,6 +40,9 @@ def _load(dirs: list[str]):
             raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
         for rec in runs.to_dict("records"):
             p = Path(d) / "predictions" / f"{run_folder_name(rec)}.csv"
+            before = Path(d) / "predictions" / f"{run_folder_name(rec, legacy=True)}.csv"  # names without the key
+            if not p.is_file() and before.is_file():  # a folder written before the names held the run's key
+                p = before
             if not p.is_file():
                 raise FileNotFoundError(f"{p}: no such file (the predictions of run {rec['key']} listed in {path})")
             preds[rec["key"]] = pd.read_csv(p)

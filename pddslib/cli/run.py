@@ -26,7 +26,10 @@ demo corpus fewer epochs, a scaled uniform level and narrow models (see the Deci
 Finished runs are cached by content under $PDDS_CACHE/runs; rerunning reuses them. Each run's
 weights are kept (DIR/models/<run>/, for `pdds evaluate` and `pdds predict`) unless
 --no-save-model; a run cached without weights is reused for its numbers, and --recompute trains
-it again to keep them.
+it again to keep them. <run> is <model>-<strategy>-seed<k>-<the first 8 characters of the run's
+key> (-fold<f> before -seed with --folds loso), as its DIR/predictions/<run>.csv. A DIR whose
+runs.csv lists runs of other settings is refused unless --overwrite (which removes their models
+and predictions); the same command again (or with more seeds) writes into it.
 """
 
 
@@ -53,16 +56,81 @@ def _number(x: float) -> float | None:
     return None if x != x else float(x)
 
 
+def _listed_runs(out: Path) -> list[dict] | None:
+    """The records of DIR/runs.csv (None when there is none; an unreadable one raises ValueError)."""
+    import pandas as pd
+
+    path = out / "runs.csv"
+    if not path.is_file():
+        return None
+    try:
+        runs = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: unreadable ({str(err).strip().splitlines()[0] if str(err).strip() else err})") \
+            from None
+    missing = {"model", "strategy", "seed", "key"} - set(runs.columns)
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    return runs.to_dict("records")
+
+
+def check_out(out: Path, keys: list[str], overwrite: bool = False) -> None:
+    """Refuse an --out folder whose runs.csv lists runs this command does not make (before any training).
+
+    The same command again (the same keys, or more of them: more seeds) writes into it; other
+    settings need ``overwrite`` (their runs.csv, models and predictions are then replaced).
+    """
+    if overwrite:
+        return
+    from ..runs.saved_models import run_folder_name
+
+    try:
+        listed = _listed_runs(out)
+    except ValueError as err:
+        raise FileExistsError(f"{err}; pass --overwrite to replace it, or choose another --out") from None
+    if listed is None:
+        return
+    others = [rec for rec in listed if str(rec["key"]) not in set(keys)]
+    if others:
+        raise FileExistsError(f"{out}: holds runs.csv of other runs ({len(others)} of its {len(listed)} not made by "
+                              f"this command, e.g. {run_folder_name(others[0])}); pass --overwrite to replace them, "
+                              f"or choose another --out")
+
+
+def _remove_stale(out: Path, old: list[dict], keys: set[str]) -> None:
+    """The models and predictions of the runs of DIR/runs.csv that the new runs.csv no longer lists."""
+    import shutil
+
+    from ..runs.saved_models import run_folder_name
+
+    for rec in old:
+        if str(rec["key"]) in keys:
+            continue
+        for name in {run_folder_name(rec), run_folder_name(rec, legacy=True)}:
+            if (out / "models" / name).is_dir():
+                shutil.rmtree(out / "models" / name)
+            (out / "predictions" / f"{name}.csv").unlink(missing_ok=True)
+
+
 def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
-    """DIR/runs.csv, DIR/predictions/<run>.csv and (given the run cache) DIR/models/<run>/ of each saved run."""
+    """DIR/runs.csv, DIR/predictions/<run>.csv and (given the run cache) DIR/models/<run>/ of each saved run.
+
+    The models and predictions of runs the former runs.csv listed and this one does not (``--overwrite``
+    with other settings) are removed; ``<run>`` is :func:`pddslib.runs.saved_models.run_folder_name`.
+    """
     from ..runs.saved_models import export_run, has_model, run_folder_name
 
+    try:
+        old = _listed_runs(out) or []
+    except ValueError:
+        old = []  # an unreadable runs.csv (replaced under --overwrite): nothing of it to tidy
     (out / "predictions").mkdir(parents=True, exist_ok=True)
     table = res.runs.drop(columns=[c for c in ("confusion", "losses", "val_losses", "spec", "encoders")
                                    if c in res.runs.columns])
     tmp = out / f".runs.csv.{os.getpid()}.tmp"
     table.to_csv(tmp, index=False)
     os.replace(tmp, out / "runs.csv")
+    _remove_stale(out, old, {str(k) for k in res.runs["key"]})
     for rec, pr in zip(res.runs.to_dict("records"), res.predictions.values()):
         name = run_folder_name(rec)
         tmp = out / "predictions" / f".{name}.csv.{os.getpid()}.tmp"
@@ -73,28 +141,34 @@ def _write_outputs(out: Path, res, cache: Path | None = None) -> Path:
     return out / "runs.csv"
 
 
-def _sweep(settings, corpus, args: argparse.Namespace):
+def _specs(settings, corpus, args: argparse.Namespace) -> list:
+    """The runs of ``pdds run``: every (fold, seed) of --model and --strategy, with the corpus's defaults."""
+    return [corpus.spec(settings, args.model, args.strategy, seed, fold=fold)
+            for fold in settings.fold_values for seed in settings.seed_values]
+
+
+def _sweep(settings, corpus, specs: list, args: argparse.Namespace):
     """The sweep of ``pdds run`` (on a cluster, an unreachable scheduler or failed runs raise ``ClusterError``)."""
-    from ..runs.sweep import run_settings
+    from ..runs.sweep import run_specs_with
 
-    if settings.scheduler is None:
-        return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
-    from ._common import MissingExtra
+    if settings.scheduler is not None:
+        from ._common import MissingExtra
 
-    try:
-        import distributed  # noqa: F401
-    except ModuleNotFoundError:
-        raise MissingExtra("pdds run --scheduler needs the cluster extra (distributed is not installed): "
-                           "pip install 'pddslib[cluster]'") from None
-    return run_settings(settings, corpus, (args.model,), (args.strategy,), log=lambda s: print(s, file=sys.stderr))
+        try:
+            import distributed  # noqa: F401
+        except ModuleNotFoundError:
+            raise MissingExtra("pdds run --scheduler needs the cluster extra (distributed is not installed): "
+                               "pip install 'pddslib[cluster]'") from None
+    return run_specs_with(settings, specs, corpus, log=lambda s: print(s, file=sys.stderr))
 
 
 @needs_extra("run")
 def cmd_run(args: argparse.Namespace) -> int:
     import torch  # noqa: F401  (the ml extra: checked before any work)
 
-    from ..runs.cache import check_writable, run_cache_dir
-    from ..runs.corpus import load_corpus
+    from ..runs.cache import check_writable, run_cache_dir, run_key
+    from ..runs.corpus import check_model_fits, load_corpus
+    from ..runs.splits import check_loso
     from ..util.device import resolve_device
     from ..util.formats import pm
 
@@ -105,7 +179,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.corpus, store=args.store, demo_scale=args.demo_scale)
     if corpus.synthetic:
         print(f"corpus: {corpus.name} -- {corpus.data_note}", file=sys.stderr)
-    res = _sweep(settings, corpus, args)
+    specs = _specs(settings, corpus, args)
+    if settings.folds == "loso":  # what the sweep checks first, before the --out folder is judged
+        check_loso(corpus.store.manifest, str(corpus.store.path))
+    check_model_fits(args.model, corpus.store)
+    check_out(out, [run_key(spec, corpus) for spec in specs], overwrite=args.overwrite)
+    res = _sweep(settings, corpus, specs, args)
     cache = run_cache_dir(args.cache or None)
     written = _write_outputs(out, res, cache if settings.save_model else None)
     s = res.summary().iloc[0]
@@ -183,6 +262,9 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                         "cached without them)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="writes DIR/runs.csv, DIR/predictions/ and DIR/models/<run>/ (run.json + weights)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the runs.csv, models and predictions of other runs in DIR (without it, a DIR "
+                        "holding runs of other settings is refused; the same command again needs no --overwrite)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_run)
 

@@ -13,8 +13,8 @@ RUN_DIR_HELP = ("a run folder: DIR/models/<run> of `pdds run --out DIR`, or a fo
                 "(holds run.json, model.json, model.safetensors)")
 
 EVALUATE_EPILOG = """examples:
-  pdds evaluate runs/models/cltnet-pdds-seed0 --out rescored/
-  pdds evaluate runs/models/cltnet-pdds-seed0 --store ~/pdds/other-store --split all --out other/ --json
+  pdds evaluate runs/models/cltnet-pdds-seed0-* --out rescored/
+  pdds evaluate runs/models/cltnet-pdds-seed0-* --store ~/pdds/other-store --split all --out other/ --json
 
 Scores the saved model on the run's test utterances (its fold's session for a LOSO run, else the
 store's test split), its training utterances, or all of them. On the run's own store and test
@@ -23,8 +23,8 @@ refused. Weights are read from model.safetensors only (never pickle).
 """
 
 PREDICT_EPILOG = """examples:
-  pdds predict runs/models/cltnet-pdds-seed0 --wav Ses05F_impro01_F000.wav --text "I don't know."
-  pdds predict runs/models/cltnet_audio-pdds-seed0 --wav clip.wav --json
+  pdds predict runs/models/cltnet-pdds-seed0-* --wav Ses05F_impro01_F000.wav --text "I don't know."
+  pdds predict runs/models/cltnet_audio-pdds-seed0-* --wav clip.wav --json
 
 Extracts the utterance's features with the encoders the run's store was extracted with (as
 recorded in its model.json; --audio-model/--text-model point to moved folders), rounded to the

@@ -7,8 +7,9 @@ bundle (bar, scatter and pie traces; 1.2 MB against the full build's 4.6 MB), ve
 ``pddslib/paper/vendor/plotly`` at the version the pinned plotly (Python) writes figures for.
 
 The page can be driven by its URL hash, ``#sigma=2&normalize=sum&pairs=unordered&p=0.7`` (any subset):
-the controls take those values and fire their ``input`` event, as a reader's hand would; the hash
-follows the controls, so a setting can be shared as a link. What the figure draws is mirrored, as
+the controls take those values and fire their ``input`` event, as a reader's hand would, and the page
+scrolls to the block (also for ``#pdds-fig2&sigma=2...``: the block's id, then settings); the hash
+follows the controls once they move, so a setting can be shared as a link. What the figure draws is mirrored, as
 JSON, in the hidden ``<pre id="...-drawn">`` (what the browser test reads).
 """
 
@@ -63,6 +64,12 @@ def _figure(frames: dict[str, Any], title: str) -> Any:
                       bargap=0.15, height=250 * nrows + 160, margin={"l": 50, "r": 20, "t": 130, "b": 40},
                       legend={"orientation": "h", "y": 1.04, "yanchor": "bottom", "x": 0}, template="plotly_white",
                       uirevision="pdds")
+    # the bars' colours, which the series' legend entries (one colour each) cannot show: two legend-only
+    # entries after every bar trace (the glue's trace numbers 3q + k stay as they are)
+    for label, colour in (("clear samples (I, J)", CLEAR), ("ambiguous samples (I>J, J>I)", AMBIGUOUS)):
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=label, legendgroup="colours",
+                        marker={"color": colour, "symbol": "square", "size": 12}, hoverinfo="skip",
+                        row=1, col=1)
     fig.update_yaxes(matches="y")  # one count scale for every panel, as the paper's Fig. 2
     fig.update_xaxes(tickangle=45, tickfont={"size": 9})
     fig.update_annotations(font_size=11)
@@ -133,7 +140,7 @@ _GLUE = r"""
     return "<thead><tr><th>emotion</th><th>new clear samples</th><th>label mass added, PDDS</th>" +
            "<th>label mass added, uniform</th></tr></thead><tbody>" + rows.join("") + "</tbody>";
   }
-  function update() {
+  function update(ev) {
     var s = settings(), key = s.normalize + "|" + s.sigma;
     var pd = data.pdds[key], un = data.uniform[s.pairs], ys = [], idx = [];
     pairs.forEach(function (ij, q) { ys.push(chain(pd, q)); idx.push(3 * q + 1); ys.push(chain(un, q)); idx.push(3 * q + 2); });
@@ -144,7 +151,9 @@ _GLUE = r"""
       "Kernel weights " + w.join(", ") + ": PDDS adds " + pd.new_samples + " samples, the uniform ablation (" +
       s.pairs + " pairs, level " + data.level + ") " + un.new_samples + ".";
     document.getElementById(uid + "-mass").innerHTML = table(s);
-    history.replaceState(null, "", "#sigma=" + s.sigma + "&normalize=" + s.normalize + "&pairs=" + s.pairs + "&p=" + s.p);
+    if (ev) {  // a control moved (or the address gave settings): the address follows; not on a bare first draw
+      history.replaceState(null, "", "#sigma=" + s.sigma + "&normalize=" + s.normalize + "&pairs=" + s.pairs + "&p=" + s.p);
+    }
     return Plotly.restyle(gd, {y: ys}, idx).then(function () {
       var out = document.getElementById(uid + "-drawn");
       out.textContent = JSON.stringify({settings: s, pdds: drawn(1), uniform: drawn(2), original: drawn(0)});
@@ -165,7 +174,20 @@ _GLUE = r"""
       var box = form.querySelector("input[name=" + name + "][value='" + h[name] + "']");
       if (box) { box.checked = true; moved = moved || box; }
     });
-    if (moved) { moved.dispatchEvent(new Event("input", {bubbles: true})); } else { update(); }
+    if (moved) {
+      moved.dispatchEvent(new Event("input", {bubbles: true}));
+      reveal();
+    } else {
+      update();
+      if (location.hash.replace(/^#/, "").split("&").indexOf(uid) >= 0) { reveal(); }
+    }
+  }
+  function reveal() {  // settings in the address: show the figure (the browser finds no element named "sigma=...")
+    var box = document.getElementById(uid);
+    box.scrollIntoView({block: "start"});
+    if (document.readyState !== "complete") {  // images above it may still move it down: once more when all are in
+      window.addEventListener("load", function () { box.scrollIntoView({block: "start"}); }, {once: true});
+    }
   }
   (function start() { if (gd.data && gd._fullLayout) { fromHash(); } else { setTimeout(start, 30); } })();
 })();

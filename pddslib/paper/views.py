@@ -14,12 +14,30 @@ from .glue import glue_number, glue_text, wrap
 from .parameters import Setup
 
 
+#: A table with more columns than this is marked ``pdds-wide`` (book/_static/custom.css: smaller type,
+#: cells that may wrap), so that e.g. a significance table fits the book's text column.
+WIDE_COLUMNS = 5
+
+
 def show_table(df: pd.DataFrame, caption: str = "", precision: int = 1) -> Any:
-    """A compact, captioned HTML table (numbers rounded, index hidden)."""
-    sty = df.style.format(precision=precision, na_rep="–").hide(axis="index")
+    """A compact, captioned HTML table (numbers rounded, index hidden; class ``pdds-table``, and
+    ``pdds-wide`` beyond :data:`WIDE_COLUMNS` columns)."""
+    wide = df.shape[1] > WIDE_COLUMNS
+    sty = df.style.format(precision=precision, na_rep="–").hide(axis="index").set_table_attributes(
+        f'class="pdds-table{" pdds-wide" * wide}"')
+    prose = [c for c in df.columns if wide and _is_prose(df[c])]
+    if prose:  # words may wrap (numbers and intervals never do: custom.css keeps cells on one line)
+        sty = sty.set_properties(subset=prose, **{"white-space": "normal", "min-width": "8em"})
     if caption:
         sty = sty.set_caption(caption)
     return sty
+
+
+def _is_prose(column: pd.Series) -> bool:
+    """A column of words (e.g. "never (below the floor)"), not of numbers or intervals: its longest
+    text is over 16 characters and holds a word of three letters or more."""
+    text = column.astype(str)
+    return bool(len(text)) and text.str.len().max() > 16 and bool(text.str.contains(r"[A-Za-z]{3}").any())
 
 
 def _with_paper(ours: str, paper: float, sign: bool = False) -> str:

@@ -373,11 +373,22 @@ def open_run(path: str | os.PathLike) -> SavedRun:
     return SavedRun.open(path)
 
 
-def run_folder_name(record: dict[str, Any]) -> str:
-    """``cltnet-pdds-seed0`` (``cltnet-pdds-fold3-seed0`` for a LOSO fold): names under ``DIR/models``."""
+#: How many characters of a run's key end its folder name under ``DIR/models`` and ``DIR/predictions``.
+KEY_CHARS = 8
+
+
+def run_folder_name(record: dict[str, Any], legacy: bool = False) -> str:
+    """``cltnet-pdds-seed0-1a2b3c4d`` (``cltnet-pdds-fold3-seed0-...`` for a LOSO fold): a run's name
+    under ``DIR/models`` and ``DIR/predictions`` of ``pdds run --out DIR``, ending with the first
+    :data:`KEY_CHARS` characters of its key, so that runs of other settings never share a name.
+
+    ``legacy``: the name without the key (``cltnet-pdds-seed0``), as pddslib wrote it before; still
+    read where a folder written then is read (``pdds power``).
+    """
     fold = record.get("fold")
     fold = "" if fold is None or (isinstance(fold, float) and np.isnan(fold)) else f"-fold{int(fold)}"
-    return f"{record['model']}-{record['strategy']}{fold}-seed{record['seed']}"
+    name = f"{record['model']}-{record['strategy']}{fold}-seed{int(record['seed'])}"
+    return name if legacy else f"{name}-{str(record['key'])[:KEY_CHARS]}"
 
 
 def format_distribution(probs: dict[str, float], order: Sequence[str] | None = None) -> str:
@@ -388,6 +399,6 @@ def format_distribution(probs: dict[str, float], order: Sequence[str] | None = N
     return "\n".join(lines)
 
 
-__all__ = ["ARCH_FILE", "MODEL_FILE", "SavedModelError", "SavedRun", "architecture", "build_from", "damage",
+__all__ = ["ARCH_FILE", "KEY_CHARS", "MODEL_FILE", "SavedModelError", "SavedRun", "architecture", "build_from", "damage",
            "encoders_of",
            "export_run", "format_distribution", "has_model", "open_run", "run_folder_name", "write_model"]
