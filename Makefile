@@ -12,7 +12,7 @@ NOTEBOOKS ?=
 PARAMS ?=
 RESULTS := book/results
 
-.PHONY: demo setup notebooks book test test-portable quick core-check clean-results rehearsal
+.PHONY: demo setup notebooks book test lint test-portable quick core-check clean-results rehearsal
 
 demo: setup notebooks book
 	@echo "Book: $(CURDIR)/book/_build/html/index.html"
@@ -38,6 +38,11 @@ book: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The linter (rules and why: pyproject.toml [tool.ruff]); .ci/run calls it, .pre-commit-config.yaml
+# runs the same on each commit (pip install pre-commit && pre-commit install).
+lint: setup
+	$(BIN)/ruff check pddslib tests benchmarks scripts
 
 # The saved-model, determinism and cache-key tests again on torch's portable (non-AVX) kernels:
 # the floats differ from the default kernels' in their last bits, so a test that pins a float

@@ -31,7 +31,7 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_host import cpu_name
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
         local = []
         for _ in range(args.repeats):
             workers.shutdown()  # a cold pool, as a fresh `pdds run --jobs N`
-            local.append(_timed(lambda: sweep(jobs=n)))
+            local.append(_timed(lambda n=n: sweep(jobs=n)))
         workers.shutdown()
         start = time.perf_counter()
         with distributed.LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=":0") as cl, \
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
             keys = [run_key(s, corpus) for s in specs]
             options = {"cache_dir": str(cached), "device": "cpu", "recompute": False, "save_model": True}
 
-            def round_trip():
+            def round_trip(keys=keys, options=options):
                 # fresh task keys each time (a suffix), so the scheduler runs them rather than reusing results
                 tag = next(fresh)
                 for _ in run_on_cluster(specs, corpus, [f"{k}-bench{tag}" for k in keys], run=run_one,
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
                    f"scale {args.scale}), median of {args.repeats}",
            "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(),
                        "load_at_start": load_at_start, "load_at_end": os.getloadavg()[0]},
-           "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows}
+           "date": datetime.now(UTC).isoformat(timespec="seconds"), "rows": rows}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
     return out

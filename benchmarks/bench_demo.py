@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_host import cpu_name
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = {"what": "make notebooks book on the demo corpus, fresh run cache, setup done; median round by total",
            "label": args.label, "mode": args.mode, "params": params,
            "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "load_at_start": load_at_start},
-           "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "date": datetime.now(UTC).isoformat(timespec="seconds"),
            "totals_s": [r["total_s"] for r in rounds], "median": median,
            "split_s": {**split, "book_s": median["book_s"], "total_s": median["total_s"]},
            "training_s": median["training_s"], "floor_s": median["floor_s"]}

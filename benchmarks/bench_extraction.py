@@ -45,20 +45,20 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 import torch
+from bench_host import cpu_name
 from transformers import Data2VecAudioConfig, Data2VecAudioModel, Wav2Vec2FeatureExtractor
 
 from pddslib.features.audio import CHUNK_SECONDS, AudioEncoder
 from pddslib.features.pipeline import BATCH_SECONDS, _compute_pool, audio_features, default_threads, length_batches
 from pddslib.util.device import resolve_device
-
-from bench_host import cpu_name
 
 SR = 16_000
 
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
                            chunk_seconds=CHUNK_SECONDS.get(device.type, CHUNK_SECONDS["cuda"]))
     threads = default_threads(device)
     gmac = conv_gmac_per_audio_second(model.config)
-    result: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+    result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                     "arguments": vars(args),
                     "device": str(device), "model": "Data2VecAudioModel(Data2VecAudioConfig()), random init",
                     "conv_encoder_parameters": n_params, "encoder": encoder.describe(),

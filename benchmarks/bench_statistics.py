@@ -27,9 +27,9 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from bench_host import cpu_name
 
@@ -104,7 +104,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "what": "time the statistics add to make demo (issue 32): median of repeats per piece",
-            "cpu": cpu_name(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "cpu": cpu_name(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "repeats": args.repeats, "n_reps": args.n_reps, "pieces": rows,
             "total_first_s": round(first, 2), "total_later_s": round(later, 2)}, indent=2) + "\n")
 

@@ -37,9 +37,10 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -164,7 +165,7 @@ def step_concurrent(corpus: Any, epochs: int, overrides: dict[str, Any], runs: i
     out: dict[str, Any] = {"runs": len(specs), "jobs": jobs, "threads_one_at_a_time": threads}
     was = {}
     for name, n in (("baseline", 1), ("now", jobs)):
-        def sweep() -> None:
+        def sweep(name: str = name, n: int = n) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 res = run_specs(specs, corpus, cache_dir=tmp, device="cpu", jobs=n, progress=False, log=None,
                                 save_model=False)
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         run = Run(corpus, args.epochs, overrides)
         run.train()  # warm-up (allocator, first-call costs)
         result: dict[str, Any] = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": cpu_count(), "processor": platform.processor() or platform.machine(),
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                         "load_average_at_start": os.getloadavg()},

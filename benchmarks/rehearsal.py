@@ -57,17 +57,37 @@ import os
 import sys
 import tempfile
 import traceback
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # The parts live next to this file (run as a script, by runpy, or imported by the tests).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rehearsal_extraction import extraction_parity, part_extraction, part_parity, training_parity  # noqa: E402
-from rehearsal_kit import (EXTRACTION_UTTERANCES, PARTS, RESULTS, SCHEMA, SHARES, TOLERANCES, Encoders,  # noqa: E402
-                           RandomIdTokenizer, autocast_off, compare, default_budget, environment, in_memory_wavs,
-                           load_config, now, slug, synth_texts, synth_waves, utterance_durations, within)
+from rehearsal_kit import (  # noqa: E402
+    EXTRACTION_UTTERANCES,
+    PARTS,
+    RESULTS,
+    SCHEMA,
+    SHARES,
+    TOLERANCES,
+    Encoders,
+    RandomIdTokenizer,
+    autocast_off,
+    compare,
+    default_budget,
+    environment,
+    in_memory_wavs,
+    load_config,
+    now,
+    slug,
+    synth_texts,
+    synth_waves,
+    utterance_durations,
+    within,
+)
 from rehearsal_table1 import fig6_p_values, iemocap_sizes, part_table1, project  # noqa: E402
 
 #: What the tests and other scripts read from here (the parts' names, re-exported).
@@ -230,10 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds is None:
         args.rounds = 2 if device.type == "cuda" else 1
     budget = args.budget_seconds if args.budget_seconds is not None else default_budget(args.scale)
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    date = datetime.now(UTC).strftime("%Y-%m-%d")
     result: dict[str, Any] = {
         "schema": SCHEMA, "script": "benchmarks/rehearsal.py",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "args": {k: v for k, v in vars(args).items()},
         "budget": {"seconds": budget, "shares": SHARES},
         "note": "timings from a shared or busy machine are not measurements",

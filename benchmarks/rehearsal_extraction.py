@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
-from rehearsal_kit import (EXTRACTION_UTTERANCES, PARITY_SCALE, PARITY_UTTERANCES, TOLERANCES, Encoders, autocast_off,
-                           autocast_tolerance, compare, naive_audio, naive_text, now, pipeline_audio, pipeline_text,
-                           stats, strict_float32, synth_texts, synth_waves, timed, utterance_durations, within)
-
+from rehearsal_kit import (
+    EXTRACTION_UTTERANCES,
+    PARITY_SCALE,
+    PARITY_UTTERANCES,
+    TOLERANCES,
+    Encoders,
+    autocast_off,
+    autocast_tolerance,
+    compare,
+    naive_audio,
+    naive_text,
+    now,
+    pipeline_audio,
+    pipeline_text,
+    stats,
+    strict_float32,
+    synth_texts,
+    synth_waves,
+    timed,
+    utterance_durations,
+    within,
+)
 
 # -- 2. extraction throughput --------------------------------------------------------------------------
 

@@ -11,13 +11,12 @@ import os
 import platform
 import re
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
-
 from bench_host import cpu_name
-
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = HERE / "configs"
@@ -296,7 +295,7 @@ class Encoders:
         self.text = TextEncoder(text_model, tokenizer, device=device)
 
     @classmethod
-    def build(cls, device: Any, seed: int, tokenizer: str = "auto") -> "Encoders":
+    def build(cls, device: Any, seed: int, tokenizer: str = "auto") -> Encoders:
         """Full-size data2vec-audio-base and bert-base-uncased from ``benchmarks/configs``, random weights."""
         t = now()
         audio_model = build_model("data2vec-audio-base", seed)

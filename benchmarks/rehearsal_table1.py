@@ -7,13 +7,12 @@ import contextlib
 import inspect
 import traceback
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
-
 from rehearsal_kit import PAPER_EPOCHS, now, peak_mib, reset_peak, sync
-
 
 # -- 4. Table 1's cost ---------------------------------------------------------------------------------
 
@@ -68,8 +67,7 @@ def iemocap_sizes() -> dict[str, Any]:
     """
     from pddslib.config import default_of
     from pddslib.pdds.counts import CountTable
-    from pddslib.pdds.registry import plan_for
-    from pddslib.pdds.registry import STRATEGIES
+    from pddslib.pdds.registry import STRATEGIES, plan_for
     from pddslib.reference import iemocap_reference
 
     ref = iemocap_reference()
@@ -79,7 +77,7 @@ def iemocap_sizes() -> dict[str, Any]:
     for p in fig6_p_values():
         sizes[f"pdds_p{float(p):g}"] = six + int(plan_for("pdds", counts, p=float(p)).new_samples)
     return {"n_train": sizes, "source": "packaged IEMOCAP counts (sessions 1-4) and each strategy's plan, "
-                                        "default parameters (uniform level %s)" % default_of("uniform", "level"),
+                                        f"default parameters (uniform level {default_of('uniform', 'level')!s})",
             "default_p": float(default_of("pdds", "p"))}
 
 
@@ -220,7 +218,7 @@ def project(runs: list[dict[str, Any]], sizes: dict[str, Any], seeds: int, measu
         if m not in per_model and probe and m in probe:
             per_model[m] = {"source": "probe", "seconds_per_sample_epoch": probe[m]["seconds_per_sample"],
                             "overhead_s": round(mean_over, 3), "measured_runs": []}
-    for m, pm in per_model.items():
+    for _m, pm in per_model.items():
         pm["run_s"] = {s: round(pm["overhead_s"] + epochs * pm["seconds_per_sample_epoch"] * n_train[s], 2)
                        for s in ("none", "pdds")}
 

@@ -18,7 +18,7 @@ import argparse
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        out = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": "cltnet",
+        out = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "model": "cltnet",
                "note": "WA in percent, [mean, std over seeds]; change = pdds - none, seed by seed; seconds per "
                        "run depend on the machine's load (one thread per run, runs two at a time)",
                "candidates": rows}

@@ -29,13 +29,13 @@ any run key is computed, so ``RunSpec.build("cltnet", "pdds", sigma=-1)`` raises
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
-from typing import Any, ClassVar, Mapping, Sequence
-
-from .util.constraints import Interval, Options, validate
+from typing import Any, ClassVar
 
 from .models.registry import MODELS
+from .util.constraints import Interval, Options, validate
 
 #: The models (declared once, in :mod:`pddslib.models.registry`; these views are read from it).
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
@@ -141,7 +141,10 @@ _KEYED_ALWAYS: frozenset[str] = frozenset({"lr", "weight_decay", "batch_size", "
 
 
 def strategies() -> tuple[str, ...]:
-    """Names of the resampling strategies: the paper's and the controls (:func:`pddslib.pdds.registry.all_strategies`)."""
+    """Names of the resampling strategies: the paper's and the controls.
+
+    See :func:`pddslib.pdds.registry.all_strategies`.
+    """
     from .pdds.registry import all_strategies
 
     return all_strategies()
@@ -229,7 +232,7 @@ class RunSpec:
     @classmethod
     def build(cls, model: str, strategy: str = "none", seed: int = 0, *,
               model_overrides: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-              fold: int | None = None, **params: Any) -> "RunSpec":
+              fold: int | None = None, **params: Any) -> RunSpec:
         """A spec from flat keywords: sampler parameters and :class:`TrainConfig` fields.
 
         A sampler parameter that this strategy does not take (``sigma`` for ``none``) is left

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from cli_helpers import run_cli
+
 from pddslib.features import corpus_kinds
 from pddslib.features.corpus_kinds import CorpusKind, Flag, kind_of_store
 

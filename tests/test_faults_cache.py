@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -209,7 +209,7 @@ RACER = textwrap.dedent('''
     from pddslib.runs import load_corpus, run_one
 
     base, me, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-    spec = RunSpec.build("cltnet", "none", 0, model_overrides=%r, max_epochs=1)
+    spec = RunSpec.build("cltnet", "none", 0, model_overrides=''' + repr(SMALL) + ''', max_epochs=1)
 
 
     def barrier(name):
@@ -231,7 +231,7 @@ RACER = textwrap.dedent('''
                           "key": record["key"], "cached": record["cached"], "wa": record["wa"], "ua": record["ua"],
                           "confusion": record["confusion"], "losses": record["losses"],
                           "predictions": preds.round(5).to_csv(index=False)}), flush=True)
-''' % (SMALL,))
+''')
 
 ROUNDS = 12
 

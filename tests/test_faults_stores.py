@@ -5,8 +5,8 @@ and ``write_store`` refuses bad inputs before writing anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd

@@ -58,9 +58,9 @@ def test_a_strategy_registered_once_reaches_every_reader(toy_strategy):
 
 
 def test_a_model_registered_once_is_checked_and_built(toy_model):
+    from pddslib.config import check_model_fits as fits
     from pddslib.models import build_model
     from pddslib.runs.corpus import check_model_fits  # noqa: F401  (the runner's check reads the registry)
-    from pddslib.config import check_model_fits as fits
 
     spec = RunSpec.build("toy_cltnet", "none", 0)
     assert spec.model == "toy_cltnet"

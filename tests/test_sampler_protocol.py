@@ -17,8 +17,8 @@ import pytest
 
 from pddslib import PDDS, ClearBalancing, NoResampling, UniformBalancing
 from pddslib.pdds.controls import FlatPDDS, PlainMixup, RandomOversampling
-from pddslib.pdds.registry import REGISTRY
 from pddslib.pdds.mixup import mix_sequences
+from pddslib.pdds.registry import REGISTRY
 from pddslib.pdds.resample import AMBIGUOUS_MIX, CLEAR_MIX, HardLabelsWarning
 
 REPO = Path(__file__).resolve().parent.parent
@@ -434,8 +434,8 @@ def test_list_of_dicts_and_arrays_keep_their_types(fitted_like, torch, align):
     assert type(A) is list and all(type(x) is np.ndarray for x in A)
     obj = np.empty(29, dtype=object)
     obj[:] = arrays
-    _, O, _, _, _, _ = fitted_like(obj)
-    assert isinstance(O, np.ndarray) and O.dtype == object and len(O) == len(A)
+    _, obj_res, _, _, _, _ = fitted_like(obj)
+    assert isinstance(obj_res, np.ndarray) and obj_res.dtype == object and len(obj_res) == len(A)
     _, L, y_list, _, _, _ = fitted_like([[float(k), 1.0] for k in range(29)], vote_counts().tolist())
     assert type(L[-1]) is list and type(y_list) is list and len(y_list[0]) == 3
 

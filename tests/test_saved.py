@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from cli_helpers import run_cli, run_name
 import torch
+from cli_helpers import run_cli, run_name
 
 from pddslib.config import LOSO_SESSIONS, RunSpec
 from pddslib.features import demo_stores

@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 from ..util.errors import PddsError

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ..config import DEFAULT_AGREEMENT
 from ..util.constraints import from_text, options_of
@@ -159,7 +160,8 @@ def add_vote_source(p: argparse.ArgumentParser, counts: bool) -> None:
                    help="CREMA-D rating modality (default %(default)s)")
     p.add_argument("--agreement", type=agreement, default=None,
                    help="CREMA-D and manifests: clear when the top emotion has at least this share of the votes, "
-                        f"ambiguous when the top two have it together; in (0.5, 1] (default {DEFAULT_AGREEMENT:g} for CREMA-D, "
+                        "ambiguous when the top two have it together; in (0.5, 1] "
+                        f"(default {DEFAULT_AGREEMENT:g} for CREMA-D, "
                         "1 = every vote agrees for a manifest)")
     p.add_argument("--split", default="train", choices=["train", "test", "all"],
                    help="manifests and stores: the split to count (default %(default)s: what PDDS smooths)")

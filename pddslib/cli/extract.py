@@ -88,7 +88,8 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-model", default=DEFAULT_TEXT_MODEL,
                    help=f"BERT-family checkpoint, hub name or folder (default {DEFAULT_TEXT_MODEL})")
     p.add_argument("--audio-layer", type=_layer, default="cnn",
-                   help="'cnn' (conv feature encoder, the paper's 512-d) or i for hidden_states[i] (default %(default)s)")
+                   help="'cnn' (conv feature encoder, the paper's 512-d) or i for hidden_states[i] "
+                        "(default %(default)s)")
     every = (1, 2, 3, 4, 5)
     p.add_argument("--sessions", type=sessions, default=every, help=f"sessions (default {','.join(map(str, every))})")
     add_policy(p)
@@ -100,7 +101,8 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=positive_int, default=None,
                    help="concurrent model calls (default: one per CPU core on a CPU, 1 on a GPU)")
     p.add_argument("--dtype", choices=list(STORE_DTYPES), default="float16", help="storage dtype (default %(default)s)")
-    p.add_argument("--shard-size", type=positive_int, default=500, help="utterances per resumable shard (default %(default)s)")
+    p.add_argument("--shard-size", type=positive_int, default=500,
+                   help="utterances per resumable shard (default %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace a store made with other settings")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object (the store's info and the messages)")

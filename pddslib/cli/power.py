@@ -139,7 +139,8 @@ def cmd_power(args: argparse.Namespace) -> int:
 def _seed_count(text: str) -> int:
     value = positive_int(text)
     if value < 2:
-        raise argparse.ArgumentTypeError(f"expected a number of seeds >= 2 (one seed has no seed variance), got {value}")
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seeds >= 2 (one seed has no seed variance), got {value}")
     return value
 
 

@@ -281,7 +281,8 @@ def _add_training(p: argparse.ArgumentParser) -> None:
         add_constrained(g, flag, declared[field], dest=flag[2:].replace("-", "_"), help=help)
 
     g = p.add_argument_group("training (defaults: the paper's, or the corpus's)")
-    g.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS, help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS})")
+    g.add_argument("--seeds", type=positive_int, default=DEFAULT_SEEDS,
+                   help=f"number of seeds, 0..N-1 (default {DEFAULT_SEEDS})")
     add("--epochs", "max_epochs", f"at most this many epochs (default {t.max_epochs}; fewer on the demo corpus)")
     add("--patience", "patience", f"stop after this many epochs without a lower training (or validation) loss "
                                   f"(default {t.patience})")
@@ -298,5 +299,6 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-bucket", action="store_true",
                    help="random minibatches instead of batches of similar length (default: bucketed)")
     g.add_argument("--original-recipe", action="store_true",
-                   help="the model's original lr / batch / weight decay where they differ (e.g. MAT: lr 1e-4, batch 32)")
+                   help="the model's original lr / batch / weight decay where they differ "
+                        "(e.g. MAT: lr 1e-4, batch 32)")
     g.add_argument("--amp", action="store_true", help="mixed precision (bf16/fp16) on CUDA")

@@ -64,8 +64,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def add_demo(sub: argparse._SubParsersAction) -> None:
-    from ..config import DEFAULT_AGREEMENT
-    from ..config import DEFAULT_SCALE
+    from ..config import DEFAULT_AGREEMENT, DEFAULT_SCALE
     from ..features.corpus_kinds import kinds
 
     p = sub.add_parser("demo", help="write the synthetic demo corpus (or the CREMA-D demo) as a feature store",

@@ -114,7 +114,8 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                                    "every emotion pair, and how many samples it adds.",
                        epilog=PLAN_EPILOG, formatter_class=Formatter)
     add_vote_source(p, counts=True)
-    p.add_argument("--strategy", default="pdds", choices=list(strategies()), help="resampling strategy (default %(default)s)")
+    p.add_argument("--strategy", default="pdds", choices=list(strategies()),
+                   help="resampling strategy (default %(default)s)")
     add_sampler_options(p, PLAN_SAMPLER_OPTIONS)
     p.add_argument("--json", action="store_true", help="print one JSON object (strategy, params, balanced_clear, "
                                                        "targets, new_samples)")

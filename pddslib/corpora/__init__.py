@@ -20,8 +20,9 @@ stores included, as ``pdds stats/plan`` do).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .votes import Votes, split_rows
 

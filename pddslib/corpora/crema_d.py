@@ -250,7 +250,8 @@ def _read_table(p: Path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(p, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
-        raise CorpusFormatError(p, None, "empty file; expected the CREMA-D tabulatedVotes.csv header and rows") from None
+        raise CorpusFormatError(p, None,
+                                "empty file; expected the CREMA-D tabulatedVotes.csv header and rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise CorpusFormatError(p, None, f"not a CSV table ({' '.join(str(err).split())})") from None
     raw = raw.rename(columns={raw.columns[0]: "row_id"})
@@ -270,7 +271,8 @@ def _read_table(p: Path) -> pd.DataFrame:
     off = np.flatnonzero(counts.sum(1) != raw["numResponses"].to_numpy())
     if len(off):
         i = int(off[0])
-        raise CorpusFormatError(p, i + 2, f"votes sum to {counts[i].sum()} but numResponses is {raw['numResponses'].iloc[i]}")
+        raise CorpusFormatError(p, i + 2, f"votes sum to {counts[i].sum()} but numResponses is "
+                                          f"{raw['numResponses'].iloc[i]}")
     _check_unique(raw, "row_id", p)
     return raw
 

@@ -20,8 +20,8 @@ vibrato, a syllable-like envelope and noise, 1.0 to 1.6 s at 16 kHz.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -30,7 +30,8 @@ written by :mod:`pddslib.features.demo_stores` (``pdds demo``, the notebooks' de
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

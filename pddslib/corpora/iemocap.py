@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -248,7 +249,8 @@ def parse_evaluation_file(path: str | Path) -> list[RawUtterance]:
             utts.append(current)
             continue
         if current is None:
-            raise CorpusFormatError(path, lineno, f"line {line!r} is outside an utterance block (expected a '[START - END] ...' header first)")
+            raise CorpusFormatError(path, lineno, f"line {line!r} is outside an utterance block "
+                                                  "(expected a '[START - END] ...' header first)")
         m = _EVALUATOR.match(line.strip())
         if m:
             who = m["who"]
@@ -346,7 +348,8 @@ def parse_sessions(root: str | Path, sessions: Iterable[int]) -> list[RawUtteran
                                                       f"but the file is in Session{session}")
             if u.utt_id in seen:
                 first = seen[u.utt_id]
-                raise CorpusFormatError(path, u.line, f"utterance {u.utt_id} already appeared at {first.path}:{first.line}")
+                raise CorpusFormatError(path, u.line,
+                                        f"utterance {u.utt_id} already appeared at {first.path}:{first.line}")
             seen[u.utt_id] = u
             out.append(u)
     return out

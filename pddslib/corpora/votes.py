@@ -30,8 +30,9 @@ counts, :meth:`Votes.one_hot`) the same way. :func:`pddslib.corpora.open_votes` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence, get_args
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -129,12 +130,14 @@ def check(table: pd.DataFrame, classes: Sequence[str], *, source: str) -> None:
     fail(~table["split"].isin(SPLITS), f"split {_first(table, 'split', SPLITS)!r} is not one of {list(SPLITS)}")
     fail(table["consensus"].isna() | (table["consensus"] == ""), "empty consensus (use 'xxx' for none)")
     cat = table["category"]
-    fail(~cat.isin(_CATEGORIES), f"category {_first(table, 'category', _CATEGORIES)!r} is not one of {list(_CATEGORIES)}")
+    fail(~cat.isin(_CATEGORIES),
+         f"category {_first(table, 'category', _CATEGORIES)!r} is not one of {list(_CATEGORIES)}")
     in_cell = cat.isin(["clear", "ambiguous"]).to_numpy()
     major, minor = table["major"], table["minor"]
     fail(in_cell & ~(major.isin(classes) & minor.isin(classes)).to_numpy(),
          f"a clear or ambiguous row needs major and minor among {list(classes)}")
-    fail(~in_cell & (major.notna() | minor.notna()).to_numpy(), "major and minor must be missing outside clear and ambiguous rows")
+    fail(~in_cell & (major.notna() | minor.notna()).to_numpy(),
+         "major and minor must be missing outside clear and ambiguous rows")
     fail((cat == "clear") & (major != minor), "a clear row needs major == minor")
     fail((cat == "ambiguous") & (major == minor), "an ambiguous row needs major != minor")
     reason = table["reason"].fillna("")
@@ -159,7 +162,8 @@ def _check_distributions(table: pd.DataFrame, classes: Sequence[str], fail) -> N
         ia = np.array([index[x] for x in a])
         ib = np.array([index[x] for x in b])
         named = (dist[rows] > 0).sum(1)
-        ok = np.where(ia == ib, dist[rows, ia] == 1, (named == 2) & (dist[rows, ia] > dist[rows, ib]) & (dist[rows, ib] > 0))
+        ok = np.where(ia == ib, dist[rows, ia] == 1,
+                      (named == 2) & (dist[rows, ia] > dist[rows, ib]) & (dist[rows, ib] > 0))
         bad = np.zeros(len(table), dtype=bool)
         bad[rows] = ~ok
         fail(bad, "dist_* does not match the category (clear: one-hot on major; ambiguous: "

@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -148,12 +149,12 @@ def read_wav(path: str | Path, rate: int = SAMPLE_RATE) -> tuple[np.ndarray, boo
 
 @dataclass
 class _ConvSpec:
-    weight: "Any"     # (k * C_in, C_out): rows ordered (tap, input channel)
-    bias: "Any"
+    weight: Any     # (k * C_in, C_out): rows ordered (tap, input channel)
+    bias: Any
     kernel: int
     stride: int
-    norm: "Any"       # torch.nn.LayerNorm over C_out
-    activation: "Any"
+    norm: Any       # torch.nn.LayerNorm over C_out
+    activation: Any
 
 
 class AudioEncoder:
@@ -217,7 +218,7 @@ class AudioEncoder:
     # -- construction --------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, name: str | Path, *, layer: str | int = "cnn", device: Any = "auto",
-                        chunk_seconds: float | None = None) -> "AudioEncoder":
+                        chunk_seconds: float | None = None) -> AudioEncoder:
         """Load a checkpoint (hub name or local folder) and its feature-extractor settings.
 
         A folder without ``preprocessor_config.json`` gets ``Wav2Vec2FeatureExtractor``'s defaults
@@ -396,8 +397,8 @@ def _check_layer(layer: str | int, config: Any) -> str | int:
     return i % (n + 1)
 
 
-def _conv_stack(specs: list[_ConvSpec], x: "Any", *, chunk_frames: int | None, receptive_field: int,
-                stride: int, out_frames: int) -> "Any":
+def _conv_stack(specs: list[_ConvSpec], x: Any, *, chunk_frames: int | None, receptive_field: int,
+                stride: int, out_frames: int) -> Any:
     """The conv feature encoder on ``x`` ``(B, n)`` -> ``(B, out_frames, C)``, channels-last.
 
     Output frame ``t`` depends on samples ``[t*stride, t*stride + receptive_field)`` only, so the

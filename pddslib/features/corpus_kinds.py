@@ -24,9 +24,10 @@ A new corpus is one module with a :class:`CorpusKind` subclass and one ``registe
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..util.locations import cache_path
 

@@ -11,8 +11,9 @@ so do the two demos' corpus objects (:class:`DemoCorpus`, :class:`CremaDDemoCorp
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..corpora import crema_d_demo, demo
 from ..pdds.labels import CLASSES

@@ -12,10 +12,11 @@ transcripts). :func:`pddslib.features.extract.extract_inputs` does the rest: sha
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -12,9 +12,10 @@ the emotion the actor was asked to portray, ``votes_<class>`` and ``n_votes`` th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .audio import AudioFileError, wav_info
 from .inputs import ExtractionInputs, features_hash, file_digest, listing

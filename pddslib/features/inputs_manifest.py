@@ -3,9 +3,10 @@ parsed, the wavs read and hashed, audio-only unless the CSV has a ``text`` colum
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..corpora.errors import CorpusFormatError
 from .audio import AudioFileError, wav_info

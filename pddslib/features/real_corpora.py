@@ -9,8 +9,9 @@ corpus object calls :mod:`.extract`. The two demos' objects are in :mod:`.demo_s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..corpora.crema_d import DEFAULT_AGREEMENT
 from .corpus_kinds import CorpusKind, Flag, get, register

@@ -27,8 +27,9 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,7 +155,7 @@ def _assemble(tmp: Path, manifest: pd.DataFrame, modalities: Mapping[str, Iterab
     (tmp / "store.json").write_text(json.dumps(meta, indent=1, default=str))
 
 
-def rewrite_manifest(old: "FeatureStore", manifest: pd.DataFrame, config: Mapping[str, Any]) -> Path:
+def rewrite_manifest(old: FeatureStore, manifest: pd.DataFrame, config: Mapping[str, Any]) -> Path:
     """Replace an open store's manifest and config, keeping its feature arrays (new labels, same features).
 
     The arrays are hard-linked into the new folder (copied where links are impossible), the
@@ -367,7 +368,7 @@ class FeatureStore:
 
     # -- opening and checking ----------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, validate: bool = True) -> "FeatureStore":
+    def open(cls, path: str | Path, validate: bool = True) -> FeatureStore:
         """Open a store, checking its consistency.
 
         Parameters
@@ -403,7 +404,8 @@ class FeatureStore:
         man_path = path / "manifest.csv"
         manifest = _read_manifest(man_path, classes, list(mods))
         if len(manifest) != meta["n_utterances"]:
-            raise StoreError(f"{man_path}: {len(manifest)} rows but store.json says n_utterances = {meta['n_utterances']}")
+            raise StoreError(f"{man_path}: {len(manifest)} rows but store.json says "
+                             f"n_utterances = {meta['n_utterances']}")
         arrays, offsets, hashes = {}, {}, {}
         for mod, info in mods.items():
             rec = recorded["arrays"][mod] if recorded else None

@@ -20,9 +20,10 @@ Any BERT-family checkpoint (AutoTokenizer + AutoModel), by hub name or local fol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class TextEncoder:
                              f"a BERT-family tokenizer is expected")
 
     @classmethod
-    def from_pretrained(cls, name: str | Path, *, device: Any = "auto") -> "TextEncoder":
+    def from_pretrained(cls, name: str | Path, *, device: Any = "auto") -> TextEncoder:
         """Load tokenizer and model (hub name or local folder)."""
         from transformers import AutoModel, AutoTokenizer
 

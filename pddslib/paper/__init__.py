@@ -27,7 +27,8 @@ _MODULES = {
     "explorer": ["fig2_frames"],
     "explorer_page": ["fig2_explorer_html"],
     "parameters": ["QUICK", "Setup", "setup", "uniform_level", "banner"],
-    "views": ["glue_number", "glue_text", "show_table", "table1_view", "table2_view", "recall_view", "p_view", "compare_table1", "compare_table2", "compare_fig5",
-              "compare_fig6", "compare_distribution", "rules_view", "compare_crema_d"],
+    "views": ["glue_number", "glue_text", "show_table", "table1_view", "table2_view", "recall_view", "p_view",
+              "compare_table1", "compare_table2", "compare_fig5", "compare_fig6", "compare_distribution", "rules_view",
+              "compare_crema_d"],
 }
 __getattr__, __dir__, __all__ = _exports(__name__, {n: m for m, names in _MODULES.items() for n in names})

@@ -23,8 +23,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 # %reset -f also drops the module dunders a fresh kernel has (``__spec__``: multiprocessing's spawn reads
 # it to start the training workers); they are kept aside in builtins and put back.

@@ -20,8 +20,9 @@ The families of the book are declared in :data:`FAMILIES`, before any run is mad
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

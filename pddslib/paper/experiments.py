@@ -14,7 +14,8 @@ artifacts (Table 2's "none" and "pdds" rows are Table 1's CLTNet runs, Fig. 5 re
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,7 @@ import pandas as pd
 from ..config import RunSettings
 from ..models.registry import MODELS
 from ..pdds.counts import CountTable
-from ..pdds.registry import plan_for
-from ..pdds.registry import LABELS, STRATEGIES
+from ..pdds.registry import LABELS, STRATEGIES, plan_for
 from ..reference import paper_table1, paper_table2
 from ..runs.corpus import Corpus
 from ..runs.sweep import ExperimentResult, run_settings, run_specs_with, summarise
@@ -126,7 +126,8 @@ def table2_summary(runs: pd.DataFrame, paper: bool = True) -> pd.DataFrame:
         s[f"{m}_mean"] *= 100
         s[f"{m}_std"] *= 100
         s[f"paper_{m}"] = s["strategy"].map(reference[m]) if paper else np.nan
-    return s[["strategy", "label", "n_train", "wa_mean", "wa_std", "ua_mean", "ua_std", "paper_wa", "paper_ua", "n_seeds"]]
+    return s[["strategy", "label", "n_train", "wa_mean", "wa_std", "ua_mean", "ua_std", "paper_wa", "paper_ua",
+              "n_seeds"]]
 
 
 # -- significance ------------------------------------------------------------------------------
@@ -196,7 +197,8 @@ def confusion_by_strategy(runs: pd.DataFrame, classes: Sequence[str]) -> dict[st
     out = {}
     for strat, g in runs.groupby("strategy", sort=False):
         out[strat] = np.sum([np.asarray(c) for c in g["confusion"]], axis=0)
-    return {k: out[k] for k in ("none", "pdds") if k in out} | {k: v for k, v in out.items() if k not in ("none", "pdds")}
+    return ({k: out[k] for k in ("none", "pdds") if k in out}
+            | {k: v for k, v in out.items() if k not in ("none", "pdds")})
 
 
 def recall_change(runs: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:

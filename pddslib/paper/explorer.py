@@ -8,7 +8,8 @@ written again in JavaScript; a frame is what :func:`pddslib.pdds.registry.plan_f
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -143,7 +143,9 @@ _GLUE = r"""
   function update(ev) {
     var s = settings(), key = s.normalize + "|" + s.sigma;
     var pd = data.pdds[key], un = data.uniform[s.pairs], ys = [], idx = [];
-    pairs.forEach(function (ij, q) { ys.push(chain(pd, q)); idx.push(3 * q + 1); ys.push(chain(un, q)); idx.push(3 * q + 2); });
+    pairs.forEach(function (ij, q) {
+      ys.push(chain(pd, q)); idx.push(3 * q + 1); ys.push(chain(un, q)); idx.push(3 * q + 2);
+    });
     form.sigma_value.value = s.sigma;
     form.p_value.value = s.p;
     var w = data.kernel[key];
@@ -152,7 +154,8 @@ _GLUE = r"""
       s.pairs + " pairs, level " + data.level + ") " + un.new_samples + ".";
     document.getElementById(uid + "-mass").innerHTML = table(s);
     if (ev) {  // a control moved (or the address gave settings): the address follows; not on a bare first draw
-      history.replaceState(null, "", "#sigma=" + s.sigma + "&normalize=" + s.normalize + "&pairs=" + s.pairs + "&p=" + s.p);
+      history.replaceState(null, "", "#sigma=" + s.sigma + "&normalize=" + s.normalize + "&pairs=" + s.pairs +
+                           "&p=" + s.p);
     }
     return Plotly.restyle(gd, {y: ys}, idx).then(function () {
       var out = document.getElementById(uid + "-drawn");
@@ -168,7 +171,9 @@ _GLUE = r"""
       var m = kv.split("="); if (m.length === 2) { h[decodeURIComponent(m[0])] = decodeURIComponent(m[1]); }
     });
     var moved = null;
-    if ("sigma" in h && data.sigma_keys.indexOf(h.sigma) >= 0) { form.sigma.value = data.sigma_keys.indexOf(h.sigma); moved = form.sigma; }
+    if ("sigma" in h && data.sigma_keys.indexOf(h.sigma) >= 0) {
+      form.sigma.value = data.sigma_keys.indexOf(h.sigma); moved = form.sigma;
+    }
     if ("p" in h && data.p_keys.indexOf(h.p) >= 0) { form.p.value = data.p_keys.indexOf(h.p); moved = moved || form.p; }
     ["normalize", "pairs"].forEach(function (name) {
       var box = form.querySelector("input[name=" + name + "][value='" + h[name] + "']");
@@ -252,7 +257,8 @@ def fig2_explorer_html(frames: dict[str, Any], title: str = "", uid: str = "pdds
 
     cl = frames["classes"]
     page = {**frames, "names": [CLASS_NAMES.get(c, c) for c in cl], "pair_index": _pairs(len(cl)),
-            "sigma_keys": [frame_key(s) for s in frames["sigmas"]], "p_keys": [frame_key(p) for p in frames["p_values"]]}
+            "sigma_keys": [frame_key(s) for s in frames["sigmas"]],
+            "p_keys": [frame_key(p) for p in frames["p_values"]]}
     plot = pio.to_html(_figure(frames, title), include_plotlyjs=False, full_html=False, div_id=f"{uid}-plot",
                        config={"displaylogo": False, "responsive": True})
     lib = ""

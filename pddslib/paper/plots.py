@@ -6,7 +6,8 @@ Colours follow the paper's Fig. 2: purple for clear samples, orange for ambiguou
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -236,7 +237,8 @@ def strategy_accuracy(summary: pd.DataFrame, title: str = "") -> plt.Figure:
                        label=f"{metric.upper()} (paper)" if metric == "wa" else None)
     ax.set_xticks(x, [f"{lab}\n({int(n):,} samples)" for lab, n in zip(summary["label"], summary["n_train"])],
                   fontsize=8)
-    lo = np.nanmin(np.r_[summary["wa_mean"] - summary["wa_std"].fillna(0), summary["ua_mean"] - summary["ua_std"].fillna(0),
+    lo = np.nanmin(np.r_[summary["wa_mean"] - summary["wa_std"].fillna(0),
+                         summary["ua_mean"] - summary["ua_std"].fillna(0),
                          summary["paper_wa"], summary["paper_ua"]])
     ax.set_ylim(max(0, lo - 10), None)
     ax.set_ylabel("accuracy (%)")

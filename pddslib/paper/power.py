@@ -21,7 +21,7 @@ and a plan should be read at its upper end too.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd

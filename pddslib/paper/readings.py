@@ -27,8 +27,9 @@ the numbers. The book's chapter "Which reading?" (``notebooks/readings.py``) sho
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -362,6 +363,6 @@ def _one_run_per_seed(result: ExperimentResult) -> ExperimentResult:
     return ExperimentResult(runs, result.predictions)
 
 
-__all__ = ["SOFT_METRICS", "COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS", "RECIPE_ROWS",
-           "Reading", "reading", "reading_sizes", "reading_specs", "readings", "readings_models", "readings_summary",
-           "readings_tests", "recipe_models", "row_names"]
+__all__ = ["SOFT_METRICS", "COMPARISONS", "READINGS", "READINGS_DEMO_MODELS", "READINGS_MODELS", "RECIPE_MODELS",
+           "RECIPE_ROWS", "Reading", "reading", "reading_sizes", "reading_specs", "readings", "readings_models",
+           "readings_summary", "readings_tests", "recipe_models", "row_names"]

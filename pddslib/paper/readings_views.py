@@ -174,8 +174,8 @@ def conclusion(summary: pd.DataFrame, tests: pd.DataFrame, *, synthetic: bool, c
         better = [f"{r.b} over {r.a}" for r in wins.itertuples() if r.significant_wa and r.estimate_wa > 0]
         worse = [f"{r.b} below {r.a}" for r in wins.itertuples() if r.significant_wa and r.estimate_wa < 0]
         if len(wins):
-            lines.append(f"  On WA, PDDS is significantly better in {len(better)} of {len(wins)} comparisons with other "
-                         "training data" + (f" ({', '.join(better)})" if better else "")
+            lines.append(f"  On WA, PDDS is significantly better in {len(better)} of {len(wins)} comparisons "
+                         "with other training data" + (f" ({', '.join(better)})" if better else "")
                          + (f"; significantly worse in {len(worse)} ({', '.join(worse)})" if worse else "") + ".")
     return "\n".join(lines)
 
@@ -209,4 +209,5 @@ def plot_tests(tests: pd.DataFrame, title: str = "") -> Any:
     return fig
 
 
-__all__ = ["soft_view", "conclusion", "glue_sizes", "plot_tests", "sizes_view", "sizes_words", "summary_view", "tests_view"]
+__all__ = ["soft_view", "conclusion", "glue_sizes", "plot_tests", "sizes_view", "sizes_words", "summary_view",
+           "tests_view"]

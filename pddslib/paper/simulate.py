@@ -27,8 +27,8 @@ Everything is numpy with a fixed generator: the same arguments give the same tab
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -122,7 +122,8 @@ def replicate_tests(sc: Scenario, n_seeds: int, n_reps: int, truth: np.ndarray, 
         for m, (w, strata) in parts.items():
             est, sv, fv = variance_parts(diff, w, strata)
             cols |= {f"est_{m}": est, f"seed_var_{m}": sv, f"floor_var_{m}": fv,
-                     f"p_new_{m}": fiducial_p(est, sv, fv, n_seeds), f"p_satt_{m}": _satterthwaite_p(est, sv, fv, n_seeds)}
+                     f"p_new_{m}": fiducial_p(est, sv, fv, n_seeds),
+                     f"p_satt_{m}": _satterthwaite_p(est, sv, fv, n_seeds)}
         if former:
             cols["former_wa"] = former_verdict(a, b, boot)
         frames.append(pd.DataFrame(cols))
@@ -249,5 +250,5 @@ def with_effect(sc: Scenario, delta: float) -> Scenario:
     return replace(sc, name=f"{sc.name}+{delta:g}", delta=float(delta))
 
 
-__all__ = ["CLASS_OFFSETS", "SCENARIOS", "Scenario", "cached_calibrate", "calibrate", "calibration_key", "ideal_sizes", "draw", "replicate_tests", "session5_truth",
-           "true_change", "with_effect"]
+__all__ = ["CLASS_OFFSETS", "SCENARIOS", "Scenario", "cached_calibrate", "calibrate", "calibration_key", "ideal_sizes",
+           "draw", "replicate_tests", "session5_truth", "true_change", "with_effect"]

@@ -6,7 +6,8 @@ Every sentence that says "significant" says after which correction over how many
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -293,6 +294,6 @@ def power_words(cp: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     return " ".join(text)
 
 
-__all__ = ["calibration_view", "glue_calibration", "glue_ideal", "ideal_view", "power_view", "power_words", "compare_significance", "correction_phrase", "glue_tests", "interval", "metric_name", "noise_view",
-           "pair_names", "rows_view",
-           "significance_view", "summary_sentence", "verdict", "words"]
+__all__ = ["calibration_view", "glue_calibration", "glue_ideal", "ideal_view", "power_view", "power_words",
+           "compare_significance", "correction_phrase", "glue_tests", "interval", "metric_name", "noise_view",
+           "pair_names", "rows_view", "significance_view", "summary_sentence", "verdict", "words"]

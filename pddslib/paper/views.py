@@ -13,7 +13,6 @@ from ..util.formats import pm
 from .glue import glue_number, glue_text, wrap
 from .parameters import Setup
 
-
 #: A table with more columns than this is marked ``pdds-wide`` (book/_static/custom.css: smaller type,
 #: cells that may wrap), so that e.g. a significance table fits the book's text column.
 WIDE_COLUMNS = 5
@@ -235,9 +234,11 @@ def compare_distribution(tables: dict[str, pd.DataFrame], counts: Any, plan: Any
     return wrap(f"{hap}new samples with PDDS: {strategies.loc['pdds', 'new_samples']:,}; with uniform balancing: "
             f"{strategies.loc['uniform', 'new_samples']:,}\n"
             f"worked example, chain [{ci.upper()}, {ci}>{cj}, {cj}>{ci}, {cj.upper()}] = {[int(x) for x in chain]}:\n"
-            f"  {ci}>{cj}: {kernel[0]:.3f} x {chain[0]} + {kernel[1]:.3f} x {chain[1]} + {kernel[0]:.3f} x {chain[2]} = "
+            f"  {ci}>{cj}: {kernel[0]:.3f} x {chain[0]} + {kernel[1]:.3f} x {chain[1]} + "
+            f"{kernel[0]:.3f} x {chain[2]} = "
             f"{plan.smoothed[i, j]:.1f} -> target {plan.targets[i, j]}\n"
-            f"  {cj}>{ci}: {kernel[0]:.3f} x {chain[1]} + {kernel[1]:.3f} x {chain[2]} + {kernel[0]:.3f} x {chain[3]} = "
+            f"  {cj}>{ci}: {kernel[0]:.3f} x {chain[1]} + {kernel[1]:.3f} x {chain[2]} + "
+            f"{kernel[0]:.3f} x {chain[3]} = "
             f"{plan.smoothed[j, i]:.1f} -> target {plan.targets[j, i]}")
 
 

@@ -12,10 +12,11 @@ from .registry import CONTROLS, REGISTRY, STRATEGIES, Strategy, all_strategies, 
 from .resample import PDDS, ClearBalancing, HardLabelsWarning, NoResampling, Resampler, UniformBalancing
 from .smoothing import Plan, kernel_weights, pdds_plan, smooth_pairs
 
-_EAGER = ["CLASSES", "CONTROLS", "REGISTRY", "Strategy", "ClearBalancing", "CountTable", "FlatPDDS", "HardLabelsWarning", "MixedSamples", "NoResampling",
-          "PDDS", "Plan", "PlainMixup", "RandomOversampling", "Resampler", "STRATEGIES", "UniformBalancing",
-          "VotePolicy", "all_strategies", "kernel_weights", "make_resampler", "mix_items", "mix_labels", "mix_padded",
-          "mix_samples", "mix_sequences", "pdds_plan", "plan_for", "smooth_pairs"]
+_EAGER = ["CLASSES", "CONTROLS", "REGISTRY", "Strategy", "ClearBalancing", "CountTable", "FlatPDDS",
+          "HardLabelsWarning", "MixedSamples", "NoResampling", "PDDS", "Plan", "PlainMixup", "RandomOversampling",
+          "Resampler", "STRATEGIES", "UniformBalancing", "VotePolicy", "all_strategies", "kernel_weights",
+          "make_resampler", "mix_items", "mix_labels", "mix_padded", "mix_samples", "mix_sequences", "pdds_plan",
+          "plan_for", "smooth_pairs"]
 __getattr__, _dir, _lazy = _exports(__name__, {"PDDSDataset": "dataset", "PaddedBatch": "dataset",
                                                "pad_collate": "dataset"})
 __all__ = sorted(_EAGER + _lazy)

@@ -24,8 +24,9 @@ All follow the sampler protocol of :class:`pddslib.pdds.resample.Resampler` (``f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from numbers import Real
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 

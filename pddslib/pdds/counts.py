@@ -7,9 +7,10 @@ is corpus-agnostic: the classes are part of the table (IEMOCAP's six, CREMA-D's 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class CountTable:
         minors: Iterable[str | None],
         classes: Sequence[str] = CLASSES,
         reasons: Iterable[str] | None = None,
-    ) -> "CountTable":
+    ) -> CountTable:
         """Count categories as produced by :func:`pddslib.pdds.labels.tally_votes` (a votes table's columns)."""
         index = {c: i for i, c in enumerate(classes)}
         clear = np.zeros(len(classes), dtype=np.int64)
@@ -107,7 +108,7 @@ class CountTable:
         return cls(tuple(classes), clear, amb, ties=tally["tie"], other=tally["other"],
                    excluded=tally["excluded"], excluded_reasons=why)
 
-    def __add__(self, other: "CountTable") -> "CountTable":
+    def __add__(self, other: CountTable) -> CountTable:
         if self.classes != other.classes:
             raise ValueError(f"cannot add count tables over {self.classes} and {other.classes}")
         reasons = dict(self.excluded_reasons)
@@ -133,7 +134,7 @@ class CountTable:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "<counts>") -> "CountTable":
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<counts>") -> CountTable:
         """Read the ``pdds stats --json`` object; errors name ``source`` and the field."""
         for key in ("clear", "ambiguous"):
             if key not in data:
@@ -169,7 +170,7 @@ class CountTable:
             raise ValueError(f"{source}: {err}") from None
 
     @classmethod
-    def read_json(cls, path: str | Path) -> "CountTable":
+    def read_json(cls, path: str | Path) -> CountTable:
         """Read a ``pdds stats --json`` file."""
         path = Path(path)
         try:

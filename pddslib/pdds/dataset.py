@@ -24,8 +24,8 @@ if __name__ == "torch":  # pragma: no cover - found as top-level "torch" (pddsli
     raise ImportError("pddslib/torch.py was imported as the top-level module 'torch': the pddslib/ "
                       "folder is on sys.path (current directory?); run Python from the repository root")
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch

@@ -53,8 +53,9 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Iterator, Sequence
 from numbers import Integral
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -164,7 +165,7 @@ class _Wrapper:
             out.update({f"{self._inner}__{k}": v for k, v in inner.get_params(deep=True).items()})
         return out
 
-    def set_params(self, **params: Any) -> "_Wrapper":
+    def set_params(self, **params: Any) -> _Wrapper:
         """Set constructor arguments, or the wrapped object's as ``inner__name``; returns self."""
         nested: dict[str, dict[str, Any]] = {}
         for key, value in params.items():
@@ -225,7 +226,7 @@ class SoftLabelClassifier(_Wrapper):
         self.estimator = estimator
         self.classes = classes
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SoftLabelClassifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SoftLabelClassifier:
         """Fit on ``y`` in any encoding (1-D labels, vote counts, distributions); ``sample_weight``
         (one per row of ``X``) multiplies the expansion's weights."""
         self._validate_params()
@@ -319,7 +320,7 @@ class HardLabels(_Wrapper):
         self.sampler_, self.rows_ = sampler, rows
         return _take(X_res, rows), labels.astype(np.int64)
 
-    def fit(self, X: Any, y: Any, **params: Any) -> "HardLabels":
+    def fit(self, X: Any, y: Any, **params: Any) -> HardLabels:
         """``fit_resample`` without its output."""
         self.fit_resample(X, y, **params)
         return self

@@ -36,20 +36,21 @@ list or tuple of per-utterance items       list or tuple of items of the same ty
 2-D+ numpy array of dtype object           read as float64 (a TypeError if not numeric)
 =========================================  ================================================
 
-Arrays, tensors and frames are fixed-size rows mixed element-wise; items of a list are mixed one
-by one along their first axis (time) with the sampler's ``align``
-(:func:`pddslib.pdds.mixup.mix_items`: exactly :func:`pddslib.pdds.mixup.mix_sequences`, or its torch
-equivalent for tensors). Any other container is a :class:`TypeError` that lists these; a torch
-``Dataset`` is mixed lazily by :class:`pddslib.pdds.dataset.PDDSDataset`. An accepted container with values that cannot be mixed
-(complex or string dtypes, no features, non-numeric DataFrame columns when rows are mixed) is a
-:class:`ValueError`.
+Arrays, tensors and frames are fixed-size rows mixed element-wise; items of a list are mixed one by
+one along their first axis (time) with the sampler's ``align``
+(:func:`pddslib.pdds.mixup.mix_items`: exactly :func:`pddslib.pdds.mixup.mix_sequences`, or its
+torch equivalent for tensors). Any other container is a :class:`TypeError` that lists these; a torch
+``Dataset`` is mixed lazily by :class:`pddslib.pdds.dataset.PDDSDataset`. An accepted container with
+values that cannot be mixed (complex or string dtypes, no features, non-numeric DataFrame columns
+when rows are mixed) is a :class:`ValueError`.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 

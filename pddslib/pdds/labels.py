@@ -8,12 +8,14 @@ evaluations of an utterance into votes over the classes, a label distribution, a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
-#: The paper's six classes, in the order used everywhere (a contract of the package: stats JSON, stores and runs use it).
+#: The paper's six classes, in the order used everywhere (a contract of the package: stats JSON, stores and runs
+#: use it).
 CLASSES: tuple[str, ...] = ("ang", "hap", "sad", "neu", "exc", "fru")
 
 #: Readable names of the codes used in tables and figures.
@@ -67,7 +69,7 @@ class VotePolicy:
             )
 
     @classmethod
-    def named(cls, name: str) -> "VotePolicy":
+    def named(cls, name: str) -> VotePolicy:
         """Return a policy by name: ``default``, ``self``, ``strict`` or ``drop-evaluator``."""
         table = {
             "default": cls(),

@@ -23,8 +23,9 @@ module level: a tensor can only arrive if the caller has imported it.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Number
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -131,8 +132,8 @@ def mix_samples(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], weight
     return {m: mix_sequences(a[m], b[m], weight, align) for m in a}
 
 
-def mix_padded(xa: "torch.Tensor", la: "torch.Tensor", xb: "torch.Tensor", lb: "torch.Tensor",
-               weight: "torch.Tensor", align: Align = "pad") -> tuple["torch.Tensor", "torch.Tensor"]:
+def mix_padded(xa: torch.Tensor, la: torch.Tensor, xb: torch.Tensor, lb: torch.Tensor,
+               weight: torch.Tensor, align: Align = "pad") -> tuple[torch.Tensor, torch.Tensor]:
     """Mix two padded batches row by row (torch; same result as :func:`mix_sequences`).
 
     Parameters

@@ -8,7 +8,8 @@ A :class:`~pddslib.pdds.smoothing.Plan` says how many samples each cell should h
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

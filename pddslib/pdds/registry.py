@@ -9,9 +9,10 @@ the notebooks' labels and the tests' estimator checks read this registry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from .controls import FlatPDDS, PlainMixup, RandomOversampling
 from .counts import CountTable

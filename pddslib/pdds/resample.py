@@ -57,8 +57,9 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -80,7 +81,8 @@ from .smoothing import BALANCE_RATIO, NORMALIZE, Normalize, Plan, balance_clear,
 
 __all__ = [
     "ALIGN", "ALIGN_OPTIONS", "AMBIGUOUS_MIX", "BALANCE_RATIO", "BALANCE_RATIO_RANGE", "CLEAR_MIX", "CLEAR_P",
-    "LEVEL", "LEVEL_RANGE", "REPLACEMENT", "REPLACEMENT_OPTIONS", "NORMALIZE", "NORMALIZE_OPTIONS", "ORIGINAL", "P", "PAIRS", "PAIRS_OPTIONS", "PDDS",
+    "LEVEL", "LEVEL_RANGE", "REPLACEMENT", "REPLACEMENT_OPTIONS", "NORMALIZE", "NORMALIZE_OPTIONS", "ORIGINAL", "P",
+    "PAIRS", "PAIRS_OPTIONS", "PDDS",
     "SIGMA", "SIGMA_RANGE", "WEIGHT", "ClearBalancing", "HardLabelsWarning", "MixedSamples",
     "NoResampling", "Resampler", "UniformBalancing", "counts_from_cells", "unordered_targets",
 ]
@@ -213,7 +215,7 @@ class Resampler:
         """
         return {n: getattr(self, n) for n in self._param_names()}
 
-    def set_params(self, **params: Any) -> "Resampler":
+    def set_params(self, **params: Any) -> Resampler:
         """Set constructor arguments (as in scikit-learn); unknown names are a ValueError.
 
         Returns
@@ -278,7 +280,7 @@ class Resampler:
         self._validate_params()
         return self._plan(counts)
 
-    def fit(self, X: Any = None, y: Any = None, *, cells: np.ndarray | None = None) -> "Resampler":
+    def fit(self, X: Any = None, y: Any = None, *, cells: np.ndarray | None = None) -> Resampler:
         """Draw the provenance of the resampled training set.
 
         ``fit(y)`` and ``fit(X, y)`` both work: when ``y`` is not given, the one positional

@@ -7,7 +7,7 @@ the numbers printed in the paper's Fig. 1b), so notebooks and the PDDS plan run 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -16,7 +16,7 @@ import pandas as pd
 from ..pdds.counts import CountTable
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     return json.loads(resources.files(__name__).joinpath(name).read_text(encoding="utf-8"))
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import atexit
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..util.errors import PddsError
 
@@ -199,7 +200,9 @@ def run_on_cluster(specs: Sequence[Any], corpus: Any, keys: Sequence[str], *, ru
 
 
 def check_workers(client: Any) -> None:
-    """Every worker must run one task at a time (``--nthreads 1``); raises :class:`ClusterError` naming those that do not.
+    """Every worker must run one task at a time (``--nthreads 1``).
+
+    Raises :class:`ClusterError` naming those that do not.
 
     Why: a run seeds torch's process-wide generators, so two runs in threads of one worker
     would draw from each other's streams and neither would be reproducible.

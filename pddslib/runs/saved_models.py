@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -151,7 +152,7 @@ class SavedRun:
     arch: dict[str, Any]
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "SavedRun":
+    def open(cls, path: str | os.PathLike) -> SavedRun:
         """Open a run folder (a run-cache entry or ``DIR/models/<name>`` of ``pdds run --out DIR``).
 
         Raises
@@ -399,6 +400,6 @@ def format_distribution(probs: dict[str, float], order: Sequence[str] | None = N
     return "\n".join(lines)
 
 
-__all__ = ["ARCH_FILE", "KEY_CHARS", "MODEL_FILE", "SavedModelError", "SavedRun", "architecture", "build_from", "damage",
-           "encoders_of",
-           "export_run", "format_distribution", "has_model", "open_run", "run_folder_name", "write_model"]
+__all__ = ["ARCH_FILE", "KEY_CHARS", "MODEL_FILE", "SavedModelError", "SavedRun", "architecture", "build_from",
+           "damage", "encoders_of", "export_run", "format_distribution", "has_model", "open_run", "run_folder_name",
+           "write_model"]

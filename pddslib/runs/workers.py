@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 #: Runs trained at once when ``jobs="auto"`` on a GPU (launch-bound small models; see the
 #: rehearsal's concurrency measurement, ``benchmarks/rehearsal.py``).

@@ -9,5 +9,5 @@ from .hashing import config_hash, file_hash
 from .jsonfile import read_object
 from .locations import cache_path, cache_root
 
-__all__ = ["PddsError", "atomic_dir", "cache_path", "cache_root", "config_hash", "file_hash", "link_or_copy", "p_text", "pm",
-           "publish_once", "read_object", "remove_dir", "resolve_device"]
+__all__ = ["PddsError", "atomic_dir", "cache_path", "cache_root", "config_hash", "file_hash", "link_or_copy", "p_text",
+           "pm", "publish_once", "read_object", "remove_dir", "resolve_device"]

@@ -29,9 +29,9 @@ import shutil
 import socket
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 __all__ = ["atomic_dir", "publish_once", "remove_dir", "sweep_orphans", "temp_dir_name"]
 

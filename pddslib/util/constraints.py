@@ -30,10 +30,11 @@ Example
 >>> from numbers import Real
 >>> constraints = {"sigma": [Interval(Real, 0, None, closed="left")]}
 >>> validate(constraints, {"sigma": 1.0}, "PDDS")
->>> validate(constraints, {"sigma": -1.0}, "PDDS")
+>>> validate(constraints, {"sigma": -1.0}, "PDDS")  # doctest: +NORMALIZE_WHITESPACE
 Traceback (most recent call last):
 ...
-pddslib.util.constraints.InvalidParameterError: The 'sigma' parameter of PDDS must be a float in the range [0, inf). Got -1.0 instead.
+pddslib.util.constraints.InvalidParameterError: The 'sigma' parameter of PDDS must be a float in the range
+[0, inf). Got -1.0 instead.
 """
 
 from __future__ import annotations

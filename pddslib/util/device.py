@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-def resolve_device(device: str | None = "auto") -> "torch.device":
+def resolve_device(device: str | None = "auto") -> torch.device:
     """Turn ``"auto"`` (or None) into ``cuda`` when available, else ``cpu``; check other names.
 
     Parameters
@@ -33,7 +33,7 @@ def resolve_device(device: str | None = "auto") -> "torch.device":
     return dev
 
 
-def autocast_dtype(device: "torch.device") -> "torch.dtype | None":
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
     """bf16 on CUDA devices that support it, else fp16 on CUDA, None on CPU."""
     import torch
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 CHUNK = 1 << 22  # read 4 MiB at a time: files of any size in constant memory
 

@@ -25,5 +25,6 @@ def read_object(path: Path, error: type[Exception], expected: str = "") -> dict[
     except UnicodeDecodeError:
         raise error(f"{path}: not a text file, expected a JSON object") from None
     if not isinstance(obj, dict):
-        raise error(f"{path}: a JSON {type(obj).__name__}, expected a JSON object" + (f" ({expected})" if expected else ""))
+        raise error(f"{path}: a JSON {type(obj).__name__}, expected a JSON object"
+                    + (f" ({expected})" if expected else ""))
     return obj
