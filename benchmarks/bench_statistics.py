@@ -24,23 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench_host import cpu_name
-
-
-def _time(fn: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), times
+from bench_host import cpu_name, median_time
 
 
 def _pieces(n_reps: int) -> dict[str, Callable[[], object]]:
@@ -95,7 +84,7 @@ def main() -> None:
     pieces["calibration (cached)"]()  # fill the kept cache once (not timed)
     rows = {}
     for name, fn in pieces.items():
-        median, times = _time(fn, args.repeats)
+        median, times = median_time(fn, args.repeats)
         rows[name] = {"median_s": round(median, 3), "runs_s": [round(t, 3) for t in times]}
         print(f"{name:<22} {median:7.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times)})", flush=True)
     first = sum(r["median_s"] for k, r in rows.items() if k != "calibration (cached)")

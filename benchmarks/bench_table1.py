@@ -34,16 +34,15 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from bench_host import median_time
 
 from pddslib.config import DEMO_EPOCHS, DEMO_MODEL_OVERRIDES, RunSpec
 from pddslib.corpora import demo
@@ -67,15 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on a CPU)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     return p.parse_args(argv)
-
-
-def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
-    walls = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - t)
-    return statistics.median(walls), walls
 
 
 class Run:

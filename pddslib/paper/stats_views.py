@@ -93,7 +93,7 @@ def significance_view(tests: pd.DataFrame, names: Sequence[str], metrics: Sequen
             label = metric_name(r.metric, classes)
             row[f"Δ {label} [95%]"] = interval(r)
             row[f"p {label} (adj.)"] = f"{p_text(r.p_adj)}" if np.isfinite(r.p_adj) else "–"
-            row[f"{label}"] = verdict(r)
+            row[f"{label} verdict"] = verdict(r)
         if models_p:
             wa = part[part.metric == "wa"]
             row["these models differ (p, WA)"] = p_text(float(wa["p_models"].iloc[0])) if len(wa) else "–"
