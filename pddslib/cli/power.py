@@ -54,7 +54,7 @@ def _load(dirs: list[str]):
 
 
 def _measured(args: argparse.Namespace) -> list[dict]:
-    from ..paper.comparisons import compare
+    from ..paper.comparisons import pair_tests
 
     result, classes = _load(args.dirs)
     runs = result.runs
@@ -67,7 +67,7 @@ def _measured(args: argparse.Namespace) -> list[dict]:
                           {"model": m, "strategy": args.b}))
     if not pairs:
         raise UsageError(f"no model has runs of both --a {args.a} and --b {args.b} in {', '.join(args.dirs)}")
-    tests = compare(result, classes, pairs, metrics=(args.metric,), correction="none", n_boot=200)
+    tests = pair_tests(result, classes, pairs, metrics=(args.metric,), n_boot=200)
     return [{"model": r.model, "a": r.a, "b": r.b, "metric": r.metric, "change": r.estimate, "low": r.low,
              "high": r.high, "p": r.p, "seed_sd": r.seed_sd, "floor_sd": r.floor_sd, "n_seeds": int(r.n_seeds),
              "n_utterances": int(r.n_utterances)} for r in tests.itertuples()]

@@ -13,7 +13,7 @@ _MODULES = {
                      "half_widths", "critical_half_width"],
     "conditional": ["paired_bootstrap", "mcnemar", "former_verdict", "resample_counts"],
     "comparisons": ["FAMILIES", "Family", "Condition", "condition", "compare", "contrast_test", "correct",
-                    "slope_test", "paired_change", "scores"],
+                    "slope_test", "scores", "pair_tests"],
     "multiple": ["holm", "benjamini_hochberg", "adjust"],
     "power": ["power", "seeds_needed", "floor_effect", "seed_sd_interval", "power_table"],
     "simulate": ["Scenario", "SCENARIOS", "calibrate", "replicate_tests", "true_change", "with_effect",

@@ -161,14 +161,16 @@ def contrast_test(conditions: Sequence[Condition], coef: Sequence[float], metric
             "n_seeds": t.n_seeds, "n_utterances": t.n_utterances}
 
 
-def _models_p(a: Condition, b: Condition, metric: str, n_classes: int, n_boot: int) -> float:
-    """The former per-model statistic: paired bootstrap over utterances, models held fixed."""
-    if metric not in ("wa", "ua"):
-        return float("nan")
-    from .conditional import paired_bootstrap
+def _models_p(a: Condition, b: Condition, metrics: Sequence[str], n_classes: int, n_boot: int) -> dict[str, float]:
+    """The former per-model statistic of each metric: paired bootstrap over utterances, models held
+    fixed (WA and UA, from one bootstrap; NaN for the other metrics)."""
+    out = {m: float("nan") for m in metrics}
+    if any(m in ("wa", "ua") for m in metrics):
+        from .conditional import paired_bootstrap
 
-    ca, cb = scores(a, metric), scores(b, metric)
-    return paired_bootstrap(ca, cb, a.truth, n_classes, n_boot=n_boot)[f"p_{metric}"]
+        boot = paired_bootstrap(scores(a, "wa"), scores(b, "wa"), a.truth, n_classes, n_boot=n_boot)
+        out.update({m: boot[f"p_{m}"] for m in metrics if m in ("wa", "ua")})
+    return out
 
 
 def correct(table: pd.DataFrame, correction: str, alpha: float = ALPHA) -> pd.DataFrame:
@@ -206,14 +208,22 @@ def compare(result: ExperimentResult, classes: Sequence[str],
     pandas.DataFrame
         One row per (comparison, metric); see the module's text for the columns.
     """
+    return correct(pair_tests(result, classes, pairs, metrics=metrics, n_boot=n_boot), correction)
+
+
+def pair_tests(result: ExperimentResult, classes: Sequence[str],
+               pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]], *,
+               metrics: Sequence[str] = ("wa", "ua"), n_boot: int = 2000) -> pd.DataFrame:
+    """:func:`compare`'s rows before the family's correction (for a family that adds other tests)."""
     rows = []
     for info, where_a, where_b in pairs:
         a, b = condition(result, where_a, classes), condition(result, where_b, classes)
         _check_pair(a, b, f"{dict(info)}")
+        models_p = _models_p(a, b, metrics, len(classes), n_boot)
         for metric in metrics:
             t = contrast_test([a, b], (-1.0, 1.0), metric, len(classes))
-            rows.append({**info, "metric": metric, **t, "p_models": _models_p(a, b, metric, len(classes), n_boot)})
-    return correct(pd.DataFrame(rows), correction)
+            rows.append({**info, "metric": metric, **t, "p_models": models_p[metric]})
+    return pd.DataFrame(rows)
 
 
 def slope_test(result: ExperimentResult, classes: Sequence[str], column: str, values: Sequence[float],
@@ -234,12 +244,5 @@ def slope_test(result: ExperimentResult, classes: Sequence[str], column: str, va
     return pd.DataFrame(rows)
 
 
-def paired_change(a: Condition, b: Condition, metric: str, n_classes: int) -> np.ndarray:
-    """``(S,)`` the per-seed change B - A of a metric, in points (for tables and plots)."""
-    _check_pair(a, b, metric)
-    w, _ = metric_weights(a.truth, n_classes, metric)
-    return 100 * (scores(b, metric) - scores(a, metric)) @ w
-
-
-__all__ = ["Condition", "FAMILIES", "Family", "compare", "condition", "contrast_test", "correct",
-           "paired_change", "scores", "slope_test"]
+__all__ = ["Condition", "FAMILIES", "Family", "compare", "condition", "contrast_test", "correct", "scores",
+           "slope_test", "pair_tests"]

@@ -256,18 +256,17 @@ def fig6_summary(runs: pd.DataFrame) -> pd.DataFrame:
 def fig6_significance(result: ExperimentResult, classes: Sequence[str], best: float = 0.8) -> pd.DataFrame:
     """Fig. 6's family: the trend of WA and UA over p (the per-seed least-squares slope, points per 0.1
     of p) and p = ``best`` against each other p (WA and UA), Holm over all rows."""
-    from .comparisons import FAMILIES, compare, correct, slope_test
+    from .comparisons import FAMILIES, correct, pair_tests, slope_test
 
     ps = sorted(float(p) for p in result.runs["p"].unique())
     parts = [slope_test(result, classes, "p", ps)] if len(ps) > 1 else []
     if best in ps:
         others = [p for p in ps if p != best]
-        parts.append(compare(result, classes, [({"a": f"p = {p:g}", "b": f"p = {best:g}"}, {"p": p}, {"p": best})
-                                               for p in others], correction="none"))
+        parts.append(pair_tests(result, classes, [({"a": f"p = {p:g}", "b": f"p = {best:g}"}, {"p": p}, {"p": best})
+                                                  for p in others]))
     if not parts:
         return pd.DataFrame()
-    out = correct(pd.concat(parts, ignore_index=True).drop(columns=["p_adj", "significant", "m", "correction"],
-                                                           errors="ignore"), FAMILIES["fig6"].correction)
+    out = correct(pd.concat(parts, ignore_index=True), FAMILIES["fig6"].correction)
     out.insert(0, "family", "fig6")
     return out
 

@@ -194,7 +194,8 @@ def claims_power(tests: pd.DataFrame, claims: pd.DataFrame, seeds: tuple[int, ..
                "seed_sd_high": high, **power_row(c.claim, r.seed_sd, r.floor_sd, seeds, target, max_seeds)}
         row["seeds_needed_high"] = seeds_needed(c.claim, high, r.floor_sd, target, max_seeds)
         row["detectable_now"] = detectable_effect(r.seed_sd, r.floor_sd, int(r.n_seeds), target)
-        row["power_now"] = power(c.claim, r.seed_sd, r.floor_sd, int(r.n_seeds))
+        now = row.get(f"power_{int(r.n_seeds)}")                 # already computed when in ``seeds``
+        row["power_now"] = now if now is not None else power(c.claim, r.seed_sd, r.floor_sd, int(r.n_seeds))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -130,7 +130,9 @@ def tests_view(tests: pd.DataFrame) -> pd.DataFrame:
 
 # -- the conclusion --------------------------------------------------------------------------------
 def _verdict(r: Any) -> str:
-    return "significant" if r.significant_wa or r.significant_ua else "within noise"
+    from .stats_views import significance_word
+
+    return significance_word(r.significant_wa or r.significant_ua)
 
 
 def _line(r: Any) -> str:

@@ -85,14 +85,21 @@ def draw(sc: Scenario, truth: np.ndarray, n_seeds: int, n_reps: int, rng: np.ran
     return out[0], out[1]
 
 
+def _satterthwaite_df(seed_var: np.ndarray, floor_var: np.ndarray, s: int) -> np.ndarray:
+    """Welch-Satterthwaite degrees of freedom of ``seed_var + floor_var`` (the floor known): at most 1e9."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nu = np.where(seed_var > 0, (seed_var + floor_var) ** 2 / (seed_var ** 2 / (s - 1)), 1e9)
+    return np.minimum(nu, 1e9)
+
+
 def _satterthwaite_p(est: np.ndarray, seed_var: np.ndarray, floor_var: np.ndarray, s: int) -> np.ndarray:
     from scipy import stats
 
     total = seed_var + floor_var
+    nu = _satterthwaite_df(seed_var, floor_var, s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        nu = np.where(seed_var > 0, total ** 2 / (seed_var ** 2 / (s - 1)), 1e9)
         t = np.abs(est) / np.sqrt(total)
-    return np.where(total > 0, 2 * stats.t.sf(t, np.minimum(nu, 1e9)), np.where(est == 0, 1.0, 0.0))
+    return np.where(total > 0, 2 * stats.t.sf(t, nu), np.where(est == 0, 1.0, 0.0))
 
 
 def _chunks(n_reps: int, size: int) -> Iterator[int]:
@@ -202,7 +209,7 @@ def ideal_sizes(ratios: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0,
         for ratio in ratios:
             total = np.sqrt(1.0 + ratio)
             h = half_widths(q, ratio, s, nodes=400, rtol=1e-7)
-            nu = (q + ratio) ** 2 / (q ** 2 / k)
+            nu = _satterthwaite_df(q, ratio, s)
             crit = stats.t.ppf(1 - ALPHA / 2, nu) * np.sqrt(q + ratio)
             rows.append({"seeds": s, "ratio": ratio, "fiducial": float((2 * special.ndtr(-h / total)).mean()),
                          "satterthwaite": float((2 * special.ndtr(-crit / total)).mean())})

@@ -43,6 +43,18 @@ def verdict(r: Any, a: str = "A", b: str = "B") -> str:
     return f"{b} higher" if r.estimate > 0 else f"{a} higher"
 
 
+def significance_word(significant: bool) -> str:
+    """``"significant"`` or ``"within noise"`` (after the family's correction)."""
+    return "significant" if significant else "within noise"
+
+
+def split_by_sign(tests: pd.DataFrame, labels: str) -> tuple[list[str], list[str]]:
+    """The ``labels`` column's values of the significant tests with a positive and a negative change."""
+    up = [x for x, sig, d in zip(tests[labels], tests["significant"], tests["estimate"]) if sig and d > 0]
+    down = [x for x, sig, d in zip(tests[labels], tests["significant"], tests["estimate"]) if sig and d < 0]
+    return up, down
+
+
 def correction_phrase(tests: pd.DataFrame) -> str:
     """``"after Holm correction over 12 comparisons"`` (the family's method and size)."""
     if tests.empty:
@@ -106,7 +118,7 @@ def words(r: Any, what: str, classes: Sequence[str] | None = None) -> str:
     label = metric_name(r.metric, classes)
     if not np.isfinite(r.p):
         return f"{what}, {label}: {r.estimate:+.1f} points (one seed: no test)"
-    v = "significant" if r.significant else "within noise"
+    v = significance_word(r.significant)
     return (f"{what}, {label}: {r.estimate:+.1f} points, 95% interval {r.low:+.1f} to {r.high:+.1f}; "
             f"p {p_text(r.p, relation=True)}, adjusted p {p_text(r.p_adj, relation=True)}: {v}")
 
@@ -139,10 +151,10 @@ def glue_tests(tests: pd.DataFrame, prefix: str, metrics: Sequence[str] = ("wa",
 def compare_significance(tests: pd.DataFrame, prefix: str, names: Sequence[str],
                          metrics: Sequence[str] = ("wa", "ua"), classes: Sequence[str] | None = None) -> str:
     """Glue the family's counts (:func:`glue_tests`) and return one sentence per test."""
-    glue_tests(tests, prefix, metrics if all(m in METRIC_NAMES for m in metrics) else ())
+    counted = tuple(metrics) if all(m in METRIC_NAMES for m in metrics) else ()  # WA/UA families are counted
+    glue_tests(tests, prefix, counted)
     per = _per(tests, names, metrics)
-    lines = [summary_sentence(tests, [m for m in metrics if m in METRIC_NAMES]) if
-             all(m in METRIC_NAMES for m in metrics) else f"Tests {correction_phrase(tests)}."]
+    lines = [summary_sentence(tests, counted) if counted else f"Tests {correction_phrase(tests)}."]
     for i, name in enumerate(names):
         for r in tests.iloc[per * i: per * (i + 1)].itertuples():
             lines.append(f"- {words(r, name, classes)}.")
@@ -294,6 +306,7 @@ def power_words(cp: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
     return " ".join(text)
 
 
-__all__ = ["calibration_view", "glue_calibration", "glue_ideal", "ideal_view", "power_view", "power_words",
-           "compare_significance", "correction_phrase", "glue_tests", "interval", "metric_name", "noise_view",
-           "pair_names", "rows_view", "significance_view", "summary_sentence", "verdict", "words"]
+__all__ = ["calibration_view", "compare_significance", "correction_phrase", "glue_calibration", "glue_ideal",
+           "glue_tests", "ideal_view", "interval", "metric_name", "noise_view", "pair_names", "power_view",
+           "power_words", "rows_view", "significance_view", "significance_word", "split_by_sign", "summary_sentence",
+           "verdict", "words"]

@@ -144,16 +144,15 @@ def compare_fig5(cms: dict[str, np.ndarray], change: pd.DataFrame, classes: tupl
                  tests: pd.DataFrame) -> str:
     """Glue Fig. 5's numbers and return a short comparison with the paper, from Fig. 5's family of
     two-source tests (:func:`pddslib.paper.experiments.fig5_significance`, Holm)."""
-    from .stats_views import correction_phrase, glue_tests
+    from .stats_views import correction_phrase, glue_tests, significance_word, split_by_sign
 
     k = classes.index("fru")
     share = {s: 100 * cm[:, k].sum() / cm.sum() for s, cm in cms.items()}
-    rec = tests[tests.metric.str.startswith("recall:")]
-    up = [c for c, sig, d in zip(rec["class"], rec["significant"], rec["estimate"]) if sig and d > 0]
-    down = [c for c, sig, d in zip(rec["class"], rec["significant"], rec["estimate"]) if sig and d < 0]
+    up, down = split_by_sign(tests[tests.metric.str.startswith("recall:")], "class")
     lean = tests[tests.metric == f"share:{k}"]
+    better = int((change["change"] > 0).sum())
     glue_tests(tests, "f5", ())
-    glue_number("f5_better", int((change["change"] > 0).sum()), "{:.0f}")
+    glue_number("f5_better", better, "{:.0f}")
     glue_number("f5_sig_up", len(up), "{:.0f}")
     glue_number("f5_sig_down", len(down), "{:.0f}")
     glue_number("f5_fru_share_without", share["none"])
@@ -161,10 +160,9 @@ def compare_fig5(cms: dict[str, np.ndarray], change: pd.DataFrame, classes: tupl
     lean_words = "no test"
     if len(lean):
         r = lean.iloc[0]
-        lean_words = (f"{r.estimate:+.1f} points [{r.low:+.1f}, {r.high:+.1f}], "
-                      + ("significant" if r.significant else "within noise"))
+        lean_words = f"{r.estimate:+.1f} points [{r.low:+.1f}, {r.high:+.1f}], {significance_word(r.significant)}"
     glue_text("f5_lean", lean_words)
-    return wrap(f"mean recall rises for {int((change['change'] > 0).sum())} of {len(change)} classes; "
+    return wrap(f"mean recall rises for {better} of {len(change)} classes; "
                  f"significantly up for {len(up)} ({', '.join(up) or 'none'}) and down for {len(down)} "
                  f"({', '.join(down) or 'none'}) {correction_phrase(tests)} (paper: most classes up; frustration "
                  f"slightly down).\nshare of predictions that are 'frustration': {share['none']:.1f}% without, "
@@ -175,7 +173,7 @@ def compare_fig6(summary: pd.DataFrame, best_paper: float, tests: pd.DataFrame) 
     """Glue Fig. 6's numbers and return a short comparison with the paper, from Fig. 6's family of
     two-source tests (:func:`pddslib.paper.experiments.fig6_significance`: the trend over p and the
     paper's best p against each other p, Holm)."""
-    from .stats_views import correction_phrase, glue_tests
+    from .stats_views import correction_phrase, glue_tests, significance_word, split_by_sign
 
     best_wa = float(summary.loc[summary["wa_mean"].idxmax(), "p"])
     best_ua = float(summary.loc[summary["ua_mean"].idxmax(), "p"])
@@ -189,12 +187,11 @@ def compare_fig6(summary: pd.DataFrame, best_paper: float, tests: pd.DataFrame) 
         if len(trend):
             r = trend.iloc[0]
             words = (f"{metric.upper()} trend {r.estimate:+.2f} points per 0.1 of p [{r.low:+.2f}, {r.high:+.2f}], "
-                     + ("significant" if r.significant else "within noise"))
+                     f"{significance_word(r.significant)}")
             glue_text(f"f6_trend_{metric}", words)
             parts.append(words)
         best = tests[(tests.metric == metric) & (tests["b"] == f"p = {best_paper:g}")]
-        beaten = [a for a, sig, d in zip(best["a"], best["significant"], best["estimate"]) if sig and d > 0]
-        lost = [a for a, sig, d in zip(best["a"], best["significant"], best["estimate"]) if sig and d < 0]
+        beaten, lost = split_by_sign(best, "a")
         if len(best):
             parts.append(f"p = {best_paper:g} significantly above {len(beaten)} and below {len(lost)} of the "
                          f"{len(best)} other p on {metric.upper()}")
